@@ -1,0 +1,288 @@
+"""Operator configuration: the sources.yaml models, loaded and validated with file/site/field/line errors."""
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCES = REPO_ROOT / "config" / "sources.yaml"
+DATE_GROUPS = {"year", "month", "day", "date", "yyyymm"}
+
+
+class SourcesError(Exception):
+    """A sources.yaml that cannot be used; the message names the file, site, field and line."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_regex(pattern: str) -> str:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise ValueError(f"not a valid regular expression ({exc}): {pattern!r}") from None
+    return pattern
+
+
+class Paginate(_Strict):
+    """Follow-on pages of a list: `template` is the page URL with `{n}` for the page number."""
+
+    template: str
+    first: int = 2
+    max_pages: int = Field(10, ge=1, le=200)
+
+    @field_validator("template")
+    @classmethod
+    def _has_n(cls, value: str) -> str:
+        if "{n}" not in value:
+            raise ValueError("template must contain {n} (the page number)")
+        return value
+
+
+class ListDiscovery(_Strict):
+    """Static list pages (channel index pages); every link matching an article pattern is a candidate."""
+
+    type: Literal["list"]
+    urls: list[str] = Field(min_length=1)
+    paginate: Paginate | None = None
+
+
+class JsonDiscovery(_Strict):
+    """A JSON list endpoint; its URL given, or found on `from_page` by `url_pattern` (re-derived each run)."""
+
+    type: Literal["json"]
+    urls: list[str] = []
+    from_page: str | None = None
+    url_pattern: str | None = None
+    paginate: Paginate | None = None
+
+    _rx = field_validator("url_pattern")(lambda cls, v: v if v is None else _check_regex(v))
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "JsonDiscovery":
+        if not self.urls and not (self.from_page and self.url_pattern):
+            raise ValueError("give `urls`, or `from_page` together with `url_pattern`")
+        return self
+
+
+class FeedDiscovery(_Strict):
+    """An RSS/Atom feed or an XML sitemap (sitemap indexes are followed)."""
+
+    type: Literal["rss", "sitemap"]
+    urls: list[str] = Field(min_length=1)
+
+
+class EpaperDiscovery(_Strict):
+    """A newspaper walked date by date: issue page templates tried in order, then 版面 pages, then articles.
+
+    Templates may use {yyyy} {mm} {dd} {yyyymm} {yyyymmdd}.
+    """
+
+    type: Literal["epaper"]
+    issue_urls: list[str] = Field(min_length=1)
+    page_pattern: str | None = None
+    dates_from: str | None = None
+    date_pattern: str = r"\d{8}"
+    label: str | None = None
+
+    _rx = field_validator("page_pattern", "date_pattern")(lambda cls, v: v if v is None else _check_regex(v))
+
+
+Discovery = Annotated[
+    Union[ListDiscovery, JsonDiscovery, FeedDiscovery, EpaperDiscovery], Field(discriminator="type")
+]
+
+
+class Rules(_Strict):
+    """Per-site extraction rules (CSS selectors, first match wins); missing fields fall back to the generic path."""
+
+    title: list[str] = []
+    body: list[str] = []
+    date: list[str] = []
+    author: list[str] = []
+    editor: list[str] = []
+    source: list[str] = []
+    noise: list[str] = []
+    title_suffix: str | None = None
+
+    @field_validator("title", "body", "date", "author", "editor", "source", "noise", mode="before")
+    @classmethod
+    def _listify(cls, value):
+        return [value] if isinstance(value, str) else value
+
+    _rx = field_validator("title_suffix")(lambda cls, v: v if v is None else _check_regex(v))
+
+
+class Politeness(_Strict):
+    concurrency: int = Field(2, ge=1, le=16)
+    delay: float = Field(1.0, ge=0)
+
+
+class Multipage(_Strict):
+    """Links on an article page that continue it (page 2, 3 …), joined into one article."""
+
+    next_pattern: str
+    max_pages: int = Field(20, ge=1, le=100)
+
+    _rx = field_validator("next_pattern")(lambda cls, v: _check_regex(v))
+
+
+class Source(_Strict):
+    """One site: where to look, what an article URL is, how to label it, how to extract it."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    enabled: bool = True
+    hosts: list[str] = Field(min_length=1)
+    label: str
+    labels: dict[str, str] = {}
+    article_patterns: list[str] = Field(min_length=1)
+    discovery: list[Discovery] = Field(min_length=1)
+    rules: Rules = Rules()
+    multipage: Multipage | None = None
+    politeness: Politeness = Politeness()
+    headers: dict[str, str] = {}
+    js: bool = False
+    expect_articles: bool = True
+
+    @field_validator("article_patterns")
+    @classmethod
+    def _patterns(cls, patterns: list[str]) -> list[str]:
+        for pattern in patterns:
+            _check_regex(pattern)
+            unknown = set(re.compile(pattern).groupindex) - DATE_GROUPS
+            if unknown:
+                raise ValueError(f"unknown named group(s) {sorted(unknown)}; date groups are {sorted(DATE_GROUPS)}")
+        return patterns
+
+    def compiled_patterns(self) -> list[re.Pattern[str]]:
+        return [re.compile(p) for p in self.article_patterns]
+
+    def owns(self, url_host: str) -> bool:
+        """True when the host belongs to this site (exact host or any subdomain of a listed host)."""
+        host = url_host.lower().split(":")[0]
+        return any(host == h or host.endswith("." + h) for h in self.hosts)
+
+    def label_for(self, url: str) -> str:
+        """The 来源 the digest prints for this URL: the longest matching `labels` key, else `label`."""
+        bare = re.sub(r"^[a-z]+://", "", url.lower())
+        best, best_len = self.label, -1
+        for pattern, label in self.labels.items():
+            pat = pattern.lower()
+            if fnmatch.fnmatch(bare, pat + "*") or bare.startswith(pat):
+                if len(pat) > best_len:
+                    best, best_len = label, len(pat)
+        return best
+
+
+class SourcesFile(_Strict):
+    user_agent: str = "hiwatch/0.1 (+weekly health-informatization digest; contact: operator)"
+    sources: list[Source] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> "SourcesFile":
+        seen: set[str] = set()
+        for source in self.sources:
+            if source.name in seen:
+                raise ValueError(f"site name {source.name!r} is used twice")
+            seen.add(source.name)
+        return self
+
+    def enabled(self) -> list[Source]:
+        return [s for s in self.sources if s.enabled]
+
+    def get(self, name: str) -> Source:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(f"no site named {name!r} (known: {', '.join(s.name for s in self.sources)})")
+
+    def source_for_url(self, url: str) -> Source | None:
+        host = re.sub(r"^[a-z]+://", "", url.lower()).split("/")[0]
+        matches = [s for s in self.sources if s.owns(host)]
+        return max(matches, key=lambda s: max(len(h) for h in s.hosts), default=None)
+
+
+def _line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) -> dict:
+    """Map every key path of a YAML document to the 1-based line where it starts."""
+    index = {} if index is None else index
+    index.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            child = path + (key_node.value,)
+            index[child] = key_node.start_mark.line + 1
+            _line_index(value_node, child, index)
+            index[child] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _line_index(item, path + (i,), index)
+    return index
+
+
+def sources_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get("HIWATCH_SOURCES") or DEFAULT_SOURCES)
+
+
+def load_sources(path: str | os.PathLike | None = None) -> SourcesFile:
+    """Load and validate sources.yaml; raise SourcesError with file, site, field and line on any problem."""
+    file = sources_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourcesError(f"{file}: cannot read: {exc}") from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SourcesError(f"{file}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise SourcesError(f"{file}: expected a mapping with a `sources:` list at the top")
+    lines = _line_index(node) if node is not None else {}
+    try:
+        return SourcesFile.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            problems.append(_describe(file, data, lines, loc, err["msg"]))
+        raise SourcesError("\n".join(problems)) from None
+
+
+def _describe(file: Path, data: dict, lines: dict, loc: tuple, msg: str) -> str:
+    """One readable line per validation problem: file:line: site 'x': field a.b: message."""
+    site = ""
+    # pydantic puts the union tag into loc (e.g. 'list'); drop such non-key parts for the YAML path
+    yaml_path: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            yaml_path.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            yaml_path.append(part)
+            node = node[part]
+    if len(yaml_path) >= 2 and yaml_path[0] == "sources":
+        entry = data["sources"][yaml_path[1]]
+        name = entry.get("name") if isinstance(entry, dict) else None
+        site = f"site {name!r}" if name else f"site #{yaml_path[1] + 1}"
+        field = ".".join(str(p) for p in yaml_path[2:]) or "(entry)"
+        dropped = [str(p) for p in loc[len(yaml_path):] if not str(p).startswith(("list", "json", "rss", "sitemap", "epaper", "function-"))]
+        if dropped:
+            field = ".".join([field] + dropped) if field != "(entry)" else ".".join(dropped)
+    else:
+        field = ".".join(str(p) for p in loc) or "(file)"
+    line = None
+    for cut in range(len(yaml_path), -1, -1):
+        line = lines.get(tuple(yaml_path[:cut]))
+        if line:
+            break
+    where = f"{file}:{line}" if line else str(file)
+    return f"{where}: {site + ': ' if site else ''}field {field}: {msg}"
