@@ -1,30 +1,557 @@
-"""Article extraction: site rules first, trafilatura as the fallback, then the date chain."""
+"""Article extraction: parse once with lxml, site rules → built-in template selectors → a text-density
+heuristic for Chinese news pages, trafilatura only when all of those fail; then the date chain."""
 from __future__ import annotations
 
+import math
+import re
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
-import trafilatura
+import lxml.html
+from lxml import etree
 
+from crawler import rules_builtin as B
 from crawler.article import Extracted
 from crawler.config import Rules
+from crawler.dates import Candidate, choose, date_from_url, htmldate_candidate, meta_candidates, parse_datetime
 from crawler.decode import decode
+from crawler.text import (
+    author_from_paragraphs, cjk_count, clean_name, editor_from_line, norm_space, punct_count, source_from_text,
+    strip_title_suffix, tidy_lines,
+)
+
+MIN_BODY_CHARS = 40  # fewer CJK/letters than this after cleaning: not an article body
+_SKIP = {"script", "style", "noscript", "iframe", "select", "button", "textarea", "input", "svg", "template",
+         "audio", "video", "object", "embed", "canvas", "map", "head", "title", "meta", "link"}
+_BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "tbody", "section",
+          "article", "blockquote", "dd", "dt", "dl", "center", "pre", "figure", "figcaption", "header", "footer",
+          "nav", "aside", "form", "td", "th", "hr", "main", "fieldset", "address"}
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_WORDISH = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+_CSS_CACHE: dict[str, object] = {}
+
+
+def _css(selector: str):
+    compiled = _CSS_CACHE.get(selector)
+    if compiled is None:
+        from lxml.cssselect import CSSSelector
+
+        try:
+            compiled = CSSSelector(selector)
+        except Exception:
+            compiled = False
+        _CSS_CACHE[selector] = compiled
+    return compiled or None
+
+
+def _select(root, selector: str) -> list:
+    sel = _css(selector)
+    if sel is None:
+        return []
+    try:
+        return sel(root)
+    except Exception:
+        return []
+
+
+def _first(root, selectors: Sequence[str]):
+    for selector in selectors:
+        found = _select(root, selector)
+        for el in found:
+            if norm_space(el.text_content()):
+                return el, selector
+    return None, None
+
+
+# ---------------------------------------------------------------- text serialisation
+
+
+def _lines(node) -> list[str]:
+    """Visible text of `node` as lines, one per block element / <br>, whitespace normalised, empties dropped."""
+    parts: list[str] = []
+    stack: list[tuple[object, bool]] = [(node, False)]
+    while stack:
+        el, closing = stack.pop()
+        tag = el.tag if isinstance(el.tag, str) else None
+        if closing:
+            if tag and tag.lower() in _BLOCK:
+                parts.append("\n")
+            if el is not node and el.tail:
+                parts.append(el.tail)
+            continue
+        low = tag.lower() if tag else None
+        if low is None or low in _SKIP:
+            if el is not node and el.tail:
+                parts.append(el.tail)
+            continue
+        if low in _BLOCK:
+            parts.append("\n")
+        if el.text:
+            parts.append(el.text)
+        stack.append((el, True))
+        for child in reversed(el):
+            stack.append((child, False))
+    out = []
+    for line in "".join(parts).split("\n"):
+        line = norm_space(line)
+        if line and _WORDISH.search(line):
+            out.append(line)
+    return out
+
+
+def _text(node) -> str:
+    return norm_space(" ".join(_lines(node))) if node is not None else ""
+
+
+# ---------------------------------------------------------------- body choice
+
+
+_LEGAL = re.compile(r"版权|著作权|声明|许可证|举报|ICP|Copyright|免责|联系我们|违法和不良|All Rights|网站简介|广告服务", re.I)
+
+
+def _stats(root) -> dict:
+    """Bottom-up per element: good text (sentence-like, outside links), other text, link text."""
+    stats: dict = {}
+    order = [el for el in root.iter() if isinstance(el.tag, str)]
+    link_depth: dict = {}
+    for el in order:  # document order: parents before children
+        parent = el.getparent()
+        inside = link_depth.get(parent, False) if parent is not None else False
+        link_depth[el] = inside or el.tag == "a"
+    for el in reversed(order):
+        tag = el.tag.lower()
+        good = bad = link = 0.0
+        if tag not in _SKIP:
+            for chunk in (el.text,) + tuple(c.tail for c in el):
+                if not chunk:
+                    continue
+                n = len(_WORDISH.findall(chunk))
+                if not n:
+                    continue
+                if link_depth[el]:
+                    link += n
+                elif n >= 10 and punct_count(chunk) >= 1 and not _LEGAL.search(chunk):
+                    good += n
+                else:
+                    bad += n
+            for child in el:
+                s = stats.get(child)
+                if s:
+                    good += s[0]
+                    bad += s[1]
+                    link += s[2]
+        stats[el] = (good, bad, link)
+    return stats
+
+
+_INLINE = {"a", "p", "span", "strong", "b", "font", "em", "i", "li", "ul", "ol", "u", "small", "big", "label",
+           "sup", "sub", "h1", "h2", "h3", "h4", "h5", "h6", "img", "br", "tr", "tbody", "thead"}
+
+
+def _density_pick(root, stats: dict):
+    """The element that holds most of the sentence-like text and little else (GNE-style density)."""
+    best, best_score = None, 0.0
+    for el, (good, bad, link) in stats.items():
+        if el.tag.lower() in _INLINE or good <= 0:
+            continue
+        score = good - 0.5 * bad - 0.3 * link
+        if score > best_score:
+            best, best_score = el, score
+    if best is None:
+        return None
+    # descend while one child container holds nearly all of the sentence-like text
+    while True:
+        good = stats[best][0]
+        child_best = None
+        for child in best:
+            st = stats.get(child)
+            if st and st[0] >= 0.85 * good and child.tag.lower() not in _INLINE:
+                child_best = child
+                break
+        if child_best is None:
+            return best
+        best = child_best
+
+
+def _drop_link_blocks(node, stats: dict) -> None:
+    """Remove link lists nested in the body container (related articles, tag clouds, next/prev)."""
+    doomed = []
+    for el in node.iter():
+        if el is node or not isinstance(el.tag, str):
+            continue
+        if el.tag.lower() not in ("ul", "ol", "table", "div", "dl", "section", "td", "p", "span", "center"):
+            continue
+        st = stats.get(el)
+        if not st:
+            continue
+        good, bad, link = st
+        total = good + bad + link
+        if link >= 12 and link / total > 0.6:
+            doomed.append(el)
+    for el in doomed:
+        if el.getparent() is not None:
+            el.drop_tree()
+
+
+def _body_quality(lines: list[str], node) -> bool:
+    text = "".join(lines)
+    if cjk_count(text) + len(re.findall(r"[A-Za-z]", text)) // 4 < MIN_BODY_CHARS:
+        return False
+    total = len(_WORDISH.findall(text)) or 1
+    linked = sum(len(_WORDISH.findall(a.text_content() or "")) for a in node.iter("a"))
+    return linked / total < 0.5
+
+
+_META_LINE = re.compile(r"(?:来源|來源|发布时间|發布時間|作者|编辑|时间|日期|浏览|点击|字号)[:：]")
+_HAS_DATE = re.compile(r"(?:19|20)\d{2}\s*[-年/.]\s*\d{1,2}")
+
+
+def _clean_body_lines(lines: list[str], title: str) -> tuple[list[str], str | None]:
+    kept, _dropped, editor = tidy_lines(lines)
+    # a container that starts above the headline: cut through the headline line
+    if title and len(title) >= 6:
+        limit = max(3, len(kept) // 3)
+        for i, line in enumerate(kept[:limit]):
+            if line == title or (len(line) <= len(title) + 30 and title in line):
+                kept = kept[i + 1:]
+                break
+    # byline/date/source lines right at the top
+    while kept and len(kept[0]) <= 90 and (_HAS_DATE.search(kept[0]) and _META_LINE.search(kept[0])
+                                          or re.match(r"^(?:首页|当前位置|您的位置|位置)\s*[>:：»]", kept[0])
+                                          or kept[0].count(">") >= 2 or kept[0].count("»") >= 2):
+        kept.pop(0)
+    # trailing link-list residue: very short lines without punctuation at the very end
+    while kept and len(kept[-1]) <= 6 and not punct_count(kept[-1]):
+        kept.pop()
+    return kept, editor
+
+
+def _drop_noise(node, selectors: Sequence[str]) -> None:
+    for selector in selectors:
+        for el in _select(node, selector):
+            if el is node:
+                continue
+            parent = el.getparent()
+            if parent is None:
+                continue
+            el.drop_tree() if hasattr(el, "drop_tree") else parent.remove(el)
+
+
+def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
+               stats: dict | None = None) -> tuple[list[str], str | None, str]:
+    """(cleaned lines, editor named inside the body, how it was found)."""
+    stats = stats if stats is not None else _stats(root)
+    tried = []
+    if rules and rules.body:
+        tried.append(("rules", rules.body))
+    tried.append(("builtin", B.BODY))
+    tried.append(("loose", B.BODY_LOOSE))
+    density = _density_pick(root, stats)
+    noise = list(B.NOISE) + list(rules.noise if rules else [])
+    for kind, selectors in tried:
+        for selector in selectors:
+            for node in _select(root, selector):
+                st = stats.get(node)
+                if st and st[0] < MIN_BODY_CHARS:
+                    continue
+                if kind == "loose":
+                    if density is None or not any(a is node for a in density.iterancestors()) and density is not node:
+                        continue
+                    node, kind = density, "density"
+                _drop_noise(node, noise)
+                _drop_link_blocks(node, stats)
+                lines = _lines(node)
+                if _body_quality(lines, node):
+                    kept, editor = _clean_body_lines(lines, title)
+                    if kept:
+                        return kept, editor, (kind if kind == "density" else f"{kind}:{selector}")
+        if kind == "rules":
+            warnings.append("site body rules matched nothing usable; generic path used")
+    node = density
+    if node is not None:
+        _drop_noise(node, noise)
+        _drop_link_blocks(node, stats)
+        lines = _lines(node)
+        if _body_quality(lines, node):
+            kept, editor = _clean_body_lines(lines, title)
+            if kept:
+                return kept, editor, "density"
+    return [], None, ""
+
+
+# ---------------------------------------------------------------- fields
+
+
+def _metas(root) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for meta in root.iter("meta"):
+        key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or meta.get("http-equiv") or "")
+        key = key.strip().lower()
+        content = meta.get("content")
+        if key and content and key not in out:
+            out[key] = content.strip()
+    return out
+
+
+def _title(root, rules: Rules | None, metas: dict[str, str]) -> tuple[str, object]:
+    page_title = ""
+    for el in root.iter("title"):
+        page_title = norm_space(el.text_content())
+        if page_title:
+            break
+    suffix = rules.title_suffix if rules else None
+    if rules and rules.title:
+        el, _ = _first(root, rules.title)
+        if el is not None:
+            return norm_space(el.text_content()), el
+    h1s = [(norm_space(h.text_content()), h) for h in root.iter("h1")]
+    h1s = [(t, h) for t, h in h1s if 4 <= len(t) <= 160]
+    base = page_title or metas.get("og:title", "")
+    for text, h in h1s:  # the h1 the <title> starts with is the headline
+        if base and base.startswith(text[: max(6, len(text) // 2)]):
+            return text, h
+    el, _ = _first(root, B.TITLE)
+    if el is not None:
+        text = norm_space(el.text_content())
+        if 4 <= len(text) <= 160:
+            return text, el
+    if base:
+        return strip_title_suffix(base, suffix, [t for t, _ in h1s]), None
+    if h1s:
+        return h1s[0][0], h1s[0][1]
+    return "", None
+
+
+def _date_text(el) -> str:
+    text = norm_space(" ".join(_lines(el))) or norm_space(el.text_content())
+    # news.cn: <span class=year><em>2026</em></span> <span class=day><em>09</em>/<em>15</em></span> <span class=time>16:53:58
+    return re.sub(r"^(\d{4})\s+(\d{1,2})\s*/\s*(\d{1,2})\b", r"\1-\2-\3", text)
+
+
+def _rule_dates(root, rules: Rules | None) -> list[Candidate]:
+    out = []
+    for selectors in ((rules.date if rules else []), B.DATE):
+        for selector in selectors:
+            for el in _select(root, selector)[:2]:
+                parsed = parse_datetime(_date_text(el))
+                if parsed:
+                    out.append(Candidate(parsed[0], "rule", parsed[1]))
+                    break
+            if out:
+                return out
+    return out
+
+
+def _text_dates(doc_lines: list[str], title: str, body_first: str | None) -> list[Candidate]:
+    """Chinese date-times in the lines right after the headline (or right before the body)."""
+    windows = []
+    if title:
+        key = title[:12]
+        for i, line in enumerate(doc_lines):
+            if key and key in line:
+                windows.append(doc_lines[i: i + 8])
+                if len(windows) >= 3:
+                    break
+    if body_first:
+        key = body_first[:20]
+        for i, line in enumerate(doc_lines):
+            if key in line:
+                windows.append(doc_lines[max(0, i - 8): i + 1])
+                break
+    out = []
+    for window in windows:
+        for line in window:
+            if len(line) > 200:
+                continue
+            parsed = parse_datetime(line)
+            if parsed:
+                out.append(Candidate(parsed[0], "text", parsed[1]))
+                break
+    return out
+
+
+def _author(root, rules: Rules | None, body_lines: list[str], metas: dict[str, str]) -> str | None:
+    for selectors in ((rules.author if rules else []), B.AUTHOR):
+        el, _ = _first(root, selectors)
+        if el is not None:
+            text = norm_space(el.text_content())
+            text = re.split(r"\s*[|｜]\s*|《|\d{4}年", text)[0]
+            name = clean_name(text)
+            if name and len(name) <= 40 and cjk_count(name) >= 2 and not re.search(r"编辑|责编|来源", text):
+                return name
+    found = author_from_paragraphs(body_lines)
+    if found:
+        return found
+    meta = clean_name(metas.get("author", ""))
+    if meta and cjk_count(meta) >= 2 and len(meta) <= 20 and not re.search(r"网|频道|报|社", meta):
+        return meta
+    return None
+
+
+def _editor(root, rules: Rules | None) -> str | None:
+    for selectors in ((rules.editor if rules else []), B.EDITOR):
+        for selector in selectors:
+            for el in _select(root, selector)[:3]:
+                text = norm_space(el.text_content())
+                if not text or len(text) > 80:
+                    continue
+                name = editor_from_line(text) or (clean_name(text) if re.search("编|責", text) else None)
+                if name and cjk_count(name) >= 2:
+                    return name
+    return None
+
+
+def _source(root, rules: Rules | None, metas: dict[str, str], near_title: str) -> str | None:
+    for selectors in ((rules.source if rules else []), B.SOURCE):
+        for selector in selectors:
+            for el in _select(root, selector)[:2]:
+                text = norm_space(el.text_content())
+                if not text or len(text) > 80:
+                    continue
+                src = source_from_text(text)
+                if not src and el.tag == "a" and cjk_count(text) >= 2 and not re.search(r"\d{4}", text):
+                    src = text.strip()
+                if src:
+                    return src
+    src = source_from_text(near_title)
+    if src:
+        return src
+    meta = metas.get("source", "")
+    meta = re.sub(r"^(?:来源|來源)\s*[:：]\s*", "", meta).strip()
+    return meta or None
+
+
+def _blocked_reason(html: str) -> str | None:
+    head = html[:20000].lower()
+    for marker, reason in B.BLOCK_MARKERS.items():
+        if marker in head:
+            return reason
+    return None
+
+
+def _parse(html: str):
+    html = _XML_DECL.sub("", html, count=1).replace("\x00", "")
+    if not html.strip():
+        return None
+    try:
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError, TypeError):
+        try:
+            return lxml.html.fromstring(html)
+        except Exception:
+            return None
+
+
+def _body_only(content: bytes | str, url: str, rules: Rules | None, title: str, content_type: str | None) -> list[str]:
+    html = decode(content, content_type)[0] if isinstance(content, (bytes, bytearray)) else content
+    root = _parse(html)
+    if root is None:
+        return []
+    for bad in root.xpath("//script|//style|//noscript"):
+        bad.drop_tree()
+    lines, _editor, _how = _pick_body(root, rules, title, [])
+    return lines
+
+
+def _trafilatura_body(html: str, url: str) -> list[str]:
+    try:
+        import trafilatura
+
+        text = trafilatura.extract(html, url=url or None, include_comments=False, include_tables=True)
+    except Exception:
+        return []
+    if not text:
+        return []
+    kept, _dropped, _editor = tidy_lines([norm_space(x) for x in text.split("\n") if norm_space(x)])
+    return kept
+
+
+# ---------------------------------------------------------------- entry point
 
 
 def extract(page: bytes | str, url: str, rules: Rules | None = None, content_type: str | None = None,
-            now: datetime | None = None) -> Extracted:
-    """Extract one article page. Bytes are decoded here (crawler.decode); never raises on bad HTML."""
-    if isinstance(page, bytes):
-        html, encoding = decode(page, content_type)
-    else:
-        html, encoding = page, None
-    result = Extracted(url=url, encoding=encoding)
-    doc = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
-                                      include_tables=True, as_dict=True) or {}
-    result.title = (doc.get("title") or "").strip()
-    result.body = (doc.get("text") or "").strip()
-    result.author = doc.get("author")
-    if doc.get("date"):
-        day = datetime.fromisoformat(doc["date"]).replace(tzinfo=timezone.utc)
-        if day <= (now or datetime.now(timezone.utc)):
-            result.published_at, result.date_source, result.date_precision = day, "htmldate", "day"
+            now: datetime | None = None, more_pages: Sequence[tuple[bytes | str, str]] = ()) -> Extracted:
+    """Extract one article page (plus continuation pages). Bytes are decoded here; never raises."""
+    result = Extracted(url=url, extractor="")
+    try:
+        _extract_into(result, page, url, rules, content_type, now, more_pages)
+    except Exception as exc:  # the contract is: never raise; report instead
+        result.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
+        if not result.body:
+            result.blocked = result.blocked or "extraction error"
     return result
+
+
+def _extract_into(result: Extracted, page, url, rules, content_type, now, more_pages) -> None:
+    if isinstance(page, (bytes, bytearray, memoryview)):
+        html, result.encoding = decode(bytes(page), content_type)
+    elif isinstance(page, str):
+        html = page
+    else:
+        result.blocked = "no page content"
+        return
+    if "\ufffd" in html[:50000] and html.count("\ufffd") > 50:
+        result.warnings.append("many undecodable bytes")
+    root = _parse(html)
+    if root is None:
+        result.blocked = "empty page"
+        return
+    comments = [c.text or "" for c in root.iter(etree.Comment) if c.text and "<date>" in c.text.lower()]
+    metas = _metas(root)
+    for bad in root.xpath("//script|//style|//noscript|//template"):
+        bad.drop_tree()
+
+    title, title_el = _title(root, rules, metas)
+    result.title = strip_title_suffix(title, rules.title_suffix if rules else None) if title_el is None else title
+    sub, _ = _first(root, B.SUBTITLE)
+    if sub is not None and sub is not title_el:
+        result.subtitle = norm_space(sub.text_content()) or None
+
+    near_title = ""
+    if title_el is not None:
+        parent = title_el.getparent()
+        near_title = _text(parent if parent is not None else title_el)[:600]
+
+    # fields read from the whole tree before noise is removed from the body
+    result.editor = _editor(root, rules)
+    rule_dates = _rule_dates(root, rules)
+    doc_lines = _lines(root)
+
+    lines, body_editor, how = _pick_body(root, rules, result.title, result.warnings)
+    result.extractor = f"rules:{how}" if how else ""
+    if not lines:
+        lines = _trafilatura_body(html, url)
+        if lines:
+            result.extractor = "trafilatura"
+    for content, more_url in more_pages:
+        seen = set(lines)
+        for line in _body_only(content, more_url, rules, result.title, content_type):
+            if line not in seen:
+                lines.append(line)
+    result.body = "\n".join(lines)
+    result.editor = result.editor or body_editor
+    result.author = _author(root, rules, lines, metas)
+    result.original_source = _source(root, rules, metas, near_title or "\n".join(doc_lines[:80]))
+
+    # dates
+    candidates = list(rule_dates)
+    candidates += meta_candidates(metas, comments)
+    candidates += _text_dates(doc_lines, result.title, lines[0] if lines else None)
+    url_day = date_from_url(url)
+    if not candidates and not url_day:
+        cand = htmldate_candidate(html, url)
+        if cand:
+            candidates.append(cand)
+    picked = choose(candidates, url_day, now)
+    if picked:
+        result.published_at = picked.utc()
+        result.date_source = picked.source
+        result.date_precision = picked.precision
+    else:
+        result.warnings.append("no publish date found")
+
+    reason = _blocked_reason(html)
+    if reason and (len(result.body) < 200 or len(html) < 20000):
+        result.blocked = reason
+    elif cjk_count(result.body) + len(re.findall(r"[A-Za-z]", result.body)) // 4 < MIN_BODY_CHARS:
+        result.blocked = "no article body"

@@ -1,0 +1,152 @@
+"""Text helpers for Chinese news pages: whitespace, boilerplate lines, bylines (记者/责编/来源), title suffixes."""
+from __future__ import annotations
+
+import re
+
+_WS = re.compile(r"[ \t\r\f\v\u00a0\u2002\u2003\u2009\u200b\u3000\ufeff]+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_PUNCT_CN = re.compile(r"[，。！？；：、“”‘’（）《》,.!?;:]")
+
+# Lines that are never article text (whole-line matches, after whitespace normalisation).
+_EDITOR_LINE = re.compile(
+    r"^[\[【（(]?\s*(?:责任编辑|責任編輯|责编|責編|编辑|編輯|审核|审校|校对|编审|终审|签发|监制|统筹|责任校对)\s*[:：]?\s*"
+    r"(?P<name>[^\]】）)]{0,60}?)\s*[\]】）)]?\s*$"
+)
+_EDITOR_INLINE = re.compile(r"[\[【（(]\s*(?:责任编辑|責任編輯|责编|責編)\s*[:：]\s*(?P<name>[^\]】）)]{1,40})[\]】）)]")
+_BOILER_LINE = re.compile(
+    r"^(?:[\[【]?\s*(?:纠错|打印|关闭|关闭窗口|返回顶部|收藏|字号|字体|推荐|评论|举报|分享|打印本页|我要纠错|收藏本文)\s*[\]】]?\s*)+$"
+    r"|分享到[:：]?|分享让更多人看到|扫一扫|扫描二维码|手机看新闻|关注新华网|下载客户端"
+    r"|^[【\[]?\s*(?:上一篇|下一篇|上一页|下一页|返回首页|查看原文|阅读原文)\s*[】\]]?"
+    r"|^(?:相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|热点推荐|更多精彩|猜你喜欢|相关文章|往期回顾)\s*[:：]?\s*$"
+    r"|版权所有|Copyright\s*(?:©|\(c\))|©\s*\d{4}|未经.{0,12}(?:授权|许可).{0,10}(?:转载|使用)|ICP[备证]"
+    r"|^(?:字号|字体)[:：]\s*[大中小\s]+$|^[大中小]\s*[大中小]\s*[大中小]$"
+    r"|^(?:来源|作者|编辑|时间)[:：]\s*$",
+    re.I,
+)
+# Lines that start a trailing block of links (related articles): everything after them is dropped.
+_TAIL_START = re.compile(
+    r"^[【\[]?\s*(?:相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|相关文章|热点推荐|猜你喜欢|往期回顾|更多阅读|相关报道|热门推荐)\s*[】\]]?\s*[:：]?\s*$"
+)
+_SOURCE_IN = re.compile(r"(?:来源|來源|稿源|出处|来自)\s*[:：]\s*(?P<src>[^\s|｜│]{2,40})")
+_AUTHOR_PATTERNS = [
+    re.compile(r"[（(]\s*(?:本报|本台|本网|新华社|央广网|总台)?\s*(?:特约|实习|见习)?记者\s*[:：]?\s*(?P<name>[^（()）]{2,40}?)\s*[)）]"),
+    re.compile(r"^(?:[□■●◎]\s*)?(?:本报|本台|本网|新华社|央视|总台)?(?:特约|实习|见习)?记者\s*[:：]?\s*(?P<name>[\u3400-\u9fff·、\s]{2,30})$"),
+    re.compile(r"(?:^|[　\s])(?:作者|文|撰文)\s*[:：/／|]\s*(?P<name>[\u3400-\u9fff·、\s]{2,30})$"),
+    re.compile(r"[（(]\s*(?:总台\S{0,8}|央广网)?记者\s*(?P<name>[\u3400-\u9fff·、\s]{2,20})\s*[)）]"),
+]
+_NAME_CLEAN = re.compile(r"^(?:作者|记者|本报记者|责任编辑|责编|编辑|来源)\s*[:：]?\s*")
+_TITLE_SEP = re.compile(r"\s*(?:--|——|_|\s[-|｜]\s|-|\|)\s*")
+
+
+def norm_space(text: str) -> str:
+    """Collapse horizontal whitespace (incl. ideographic spaces) to one space and strip."""
+    return _WS.sub(" ", text).strip()
+
+
+def cjk_count(text: str) -> int:
+    return len(_CJK.findall(text))
+
+
+def punct_count(text: str) -> int:
+    return len(_PUNCT_CN.findall(text))
+
+
+def is_boilerplate_line(line: str) -> bool:
+    return bool(_BOILER_LINE.search(line)) or bool(_EDITOR_LINE.match(line))
+
+
+def editor_from_line(line: str) -> str | None:
+    """'(责编：毛思远、邱烨)' / '【责任编辑:崔红宗】' / '[责编：张三]' → the names."""
+    match = _EDITOR_INLINE.search(line) or _EDITOR_LINE.match(line)
+    if not match:
+        return None
+    if not re.search(r"责任编辑|責任編輯|责编|責編|编辑|編輯", line):
+        return None
+    name = clean_name(match.group("name"))
+    return name or None
+
+
+def clean_name(text: str | None) -> str:
+    if not text:
+        return ""
+    text = norm_space(text)
+    text = _NAME_CLEAN.sub("", text)
+    text = text.strip(" ()（）[]【】:：|｜/,，、.")
+    return norm_space(text)
+
+
+def source_from_text(text: str) -> str | None:
+    """'2025年08月31日09:12 | 来源：人民网－重庆频道' → '人民网－重庆频道'."""
+    match = _SOURCE_IN.search(text or "")
+    if not match:
+        return None
+    src = re.split(r"\d{4}[-年/]", match.group("src"))[0]
+    src = src.strip(" ()（）[]【】:：|｜,，")
+    return src or None
+
+
+def author_from_paragraphs(paragraphs: list[str]) -> str | None:
+    """The reporter named in the first two or last three paragraphs: （记者 张三）, 本报记者 张三, 作者：张三."""
+    if not paragraphs:
+        return None
+    picks = paragraphs[:2] + paragraphs[-3:]
+    for para in picks:
+        for pattern in _AUTHOR_PATTERNS:
+            match = pattern.search(para[:200] if para in paragraphs[:2] else para[-120:])
+            if match:
+                name = clean_name(match.group("name"))
+                name = re.split(r"\s*(?:报道|摄影?|通讯员|实习生)\s*", name)[0].strip(" 、")
+                if 2 <= len(name) <= 30 and cjk_count(name) >= 2:
+                    return norm_space(name)
+    return None
+
+
+def strip_title_suffix(title: str, pattern: str | None = None, hints: list[str] = ()) -> str:
+    """Remove site suffixes: '标题--时政--人民网' → '标题'; '标题_光明网' → '标题'; '标题-新华网' → '标题'.
+
+    With `hints` (h1 texts of the page), the hint that the <title> starts with wins. Otherwise the first
+    segment is kept when the remaining segments look like channel/site names (short).
+    """
+    title = norm_space(title)
+    if pattern:
+        title = re.sub(pattern, "", title).strip()
+    for hint in hints:
+        hint = norm_space(hint)
+        if len(hint) >= 4 and title.startswith(hint):
+            return hint
+    parts = _TITLE_SEP.split(title)
+    if len(parts) > 1:
+        tail = parts[1:]
+        if all(len(p) <= 16 for p in tail) and len(parts[0]) >= 4:
+            # keep in-title hyphens: rebuild from the original up to the first separator that starts the tail
+            cut = title.find(parts[1], len(parts[0]))
+            head = title[:cut]
+            head = re.sub(r"\s*(?:--|——|_|-|\||｜)\s*$", "", head)
+            return head.strip()
+    return title
+
+
+def tidy_lines(lines: list[str]) -> tuple[list[str], list[str], str | None]:
+    """Drop boilerplate lines and trailing related-article blocks; return (kept, dropped, editor)."""
+    kept: list[str] = []
+    dropped: list[str] = []
+    editor = None
+    for line in lines:
+        if _TAIL_START.match(line) and kept:
+            dropped.append(line)
+            break
+        name = editor_from_line(line) if len(line) <= 80 else None
+        if name and (_EDITOR_LINE.match(line) or len(line) - len(_EDITOR_INLINE.search(line).group(0) if _EDITOR_INLINE.search(line) else "") < 4):
+            editor = editor or name
+            dropped.append(line)
+            continue
+        if len(line) <= 120 and is_boilerplate_line(line):
+            dropped.append(line)
+            continue
+        if name and _EDITOR_INLINE.search(line):
+            editor = editor or name
+            line = _EDITOR_INLINE.sub("", line).strip()
+            if not line:
+                continue
+        kept.append(line)
+    return kept, dropped, editor
