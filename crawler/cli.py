@@ -1,0 +1,167 @@
+"""The `hiwatch` command line: a thin layer, each command calling one function of the core."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from crawler import __version__
+from crawler.config import SourcesError, load_sources, sources_path
+from crawler.db import DatabaseError, connect
+
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
+
+
+def _fail(message: str, code: int) -> None:
+    click.secho(f"hiwatch: {message}", fg="red", err=True)
+    sys.exit(code)
+
+
+def _sources(path: str | None):
+    try:
+        return load_sources(path)
+    except SourcesError as exc:
+        _fail(f"invalid sources file, nothing crawled:\n{exc}", EXIT_CONFIG)
+
+
+def _database(url: str | None):
+    try:
+        return connect(url)
+    except DatabaseError as exc:
+        _fail(str(exc), EXIT_DATABASE)
+
+
+def _window(week, since, until, crawl: bool):
+    from crawler.window import Window
+
+    try:
+        return Window.resolve(week, since, until, crawl=crawl)
+    except ValueError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+
+
+db_option = click.option("--db", "db_url", metavar="URL", envvar="HIWATCH_DATABASE_URL",
+                         help="SQLAlchemy URL (default: sqlite:///var/hiwatch.sqlite3; env HIWATCH_DATABASE_URL).")
+sources_option = click.option("--sources", "sources_file", metavar="FILE", envvar="HIWATCH_SOURCES",
+                              help="sources.yaml to use (default: config/sources.yaml).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hiwatch")
+def main() -> None:
+    """hiwatch: crawl the week's health-informatization news and assemble the weekly digest."""
+
+
+@main.command()
+@click.option("--site", "sites", multiple=True, metavar="NAME", help="Crawl only this site (repeatable).")
+@click.option("--week", metavar="FRIDAY", help="The digest week ending on this Friday (YYYY-MM-DD).")
+@click.option("--since", metavar="DATE", help="First day of the window (Asia/Shanghai).")
+@click.option("--until", metavar="DATE", help="Last day of the window (Asia/Shanghai).")
+@click.option("--replay", "replay_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Serve this replay directory on 127.0.0.1 and crawl it instead of the live sites (repeatable).")
+@click.option("--replay-log", metavar="FILE", help="Append every request the replay server answers to FILE.")
+@click.option("--refresh", is_flag=True, help="Fetch articles again even when already stored.")
+@click.option("--polite/--no-polite", default=None, help="Politeness delays (default: on live, off for replays).")
+@click.option("-v", "--verbose", count=True, help="-v: Scrapy INFO logs, -vv: DEBUG.")
+@click.option("--log-file", metavar="FILE", help="Write Scrapy's log to FILE.")
+@db_option
+@sources_option
+def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, verbose, log_file, db_url,
+          sources_file) -> None:
+    """Crawl the sites for the window and store the articles.
+
+    The default window is the latest Saturday–Friday digest week plus the days since.
+    Exits 1 when the run failed or a site found no article link at all.
+    """
+    from crawler.crawl import run_crawl
+    from crawler.report import print_crawl_summary
+
+    sources = _sources(sources_file)
+    for name in sites:
+        try:
+            sources.get(name)
+        except KeyError as exc:
+            _fail(str(exc.args[0]), EXIT_CONFIG)
+    window = _window(week, since, until, crawl=True)
+    database = _database(db_url)
+    level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
+    click.echo(f"hiwatch: crawling {', '.join(sites) or 'all enabled sites'} for {window} into {database.url}"
+               + (f" (replay of {', '.join(replay_dirs)})" if replay_dirs else ""), err=True)
+    result = run_crawl(database, sources, window, list(sites) or None, list(replay_dirs), replay_log, polite,
+                       refresh, sources_file, level, log_file)
+    print_crawl_summary(database, result)
+    if result.status == "failed" or result.silent_sources:
+        sys.exit(1)
+
+
+@main.group()
+def sources() -> None:
+    """Check and list the configured sites."""
+
+
+@sources.command("validate")
+@click.argument("file", required=False)
+def sources_validate(file) -> None:
+    """Validate FILE (default config/sources.yaml); exit 2 naming the file, site, field and line."""
+    loaded = _sources(file)
+    click.echo(f"{sources_path(file)}: OK, {len(loaded.sources)} sites ({len(loaded.enabled())} enabled)")
+
+
+@sources.command("list")
+@sources_option
+def sources_list(sources_file) -> None:
+    """List the sites with their 来源 label, hosts and discovery types."""
+    for source in _sources(sources_file).sources:
+        kinds = ",".join(entry.type for entry in source.discovery)
+        state = "" if source.enabled else " (disabled)"
+        click.echo(f"{source.name:10} {source.label:6} {' '.join(source.hosts):40} {kinds}{state}")
+
+
+@main.command()
+@click.argument("file", default="-")
+@click.option("--url", required=True, help="The page's URL (selects the site rules, dates by URL).")
+@sources_option
+def extract(file, url, sources_file) -> None:
+    """Extract one saved page (FILE, or - for stdin) and print one JSON object: the crawl's own code path."""
+    from crawler.extract import extract as extract_page
+
+    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    loaded = _sources(sources_file)
+    source = loaded.source_for_url(url)
+    result = extract_page(data, url, source.rules if source else None)
+    result.source_name = source.label_for(url) if source else None
+    keys = ("title", "body", "published_at", "date_source", "date_precision", "author", "editor",
+            "original_source", "source_name", "url", "extractor", "encoding", "blocked")
+    payload = {key: value for key, value in result.to_json().items() if key in keys}
+    click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@db_option
+def db_upgrade(db_url) -> None:
+    """Apply the Alembic migrations (also done automatically on first use)."""
+    database = _database(db_url)
+    click.echo(f"{database.url}: schema up to date")
+
+
+@main.command()
+@click.option("--last", default=10, show_default=True, help="How many runs.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@db_option
+def runs(last, as_json, db_url) -> None:
+    """The latest runs with their counts per source."""
+    from crawler.report import print_runs
+
+    print_runs(_database(db_url), last, as_json)
+
+
+if __name__ == "__main__":
+    main()

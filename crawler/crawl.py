@@ -1,0 +1,106 @@
+"""Run one crawl: every enabled site (or the ones named) for the window, into the database, with a run record."""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawler.config import SourcesFile
+from crawler.db import Database
+from crawler.replay import ReplayServer
+from crawler.runs import finish_run, run_status, start_run
+from crawler.window import Window
+
+log = logging.getLogger("hiwatch.crawl")
+
+
+@dataclass
+class CrawlResult:
+    run_id: int
+    status: str
+    per_source: dict[str, Counter] = field(default_factory=dict)
+    failures: dict[str, list] = field(default_factory=dict)
+    silent_sources: list[str] = field(default_factory=list)
+
+    @property
+    def stored(self) -> int:
+        return sum(c["stored"] for c in self.per_source.values())
+
+
+def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, sources_file: str | None,
+                    replay_url: str | None = None, polite: bool = True, log_level: str = "WARNING",
+                    log_file: str | None = None, extra: dict | None = None) -> Settings:
+    """hiwatch's Scrapy settings for a run; these win over each site's own politeness (priority cmdline)."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    overrides = {
+        "HIWATCH_DATABASE_URL": database_url,
+        "HIWATCH_RUN_ID": run_id,
+        "HIWATCH_SOURCES": sources_file,
+        "USER_AGENT": sources.user_agent,
+        "LOG_LEVEL": log_level,
+    }
+    if log_file:
+        overrides["LOG_FILE"] = log_file
+    if replay_url:
+        handler = "crawler.replay.ReplayDownloadHandler"
+        overrides.update(HIWATCH_REPLAY=replay_url, DOWNLOAD_HANDLERS={"http": handler, "https": handler})
+    if not polite:  # only for replays on 127.0.0.1 and benchmarks: never against live sites
+        overrides.update(DOWNLOAD_DELAY=0, AUTOTHROTTLE_ENABLED=False, CONCURRENT_REQUESTS_PER_DOMAIN=8,
+                         DOWNLOAD_DELAY_JITTER=0)
+    overrides.update(extra or {})
+    settings.setdict(overrides, priority="cmdline")
+    return settings
+
+
+def run_crawl(database: Database, sources: SourcesFile, window: Window, site_names: list[str] | None = None,
+              replay_dirs: list[str | Path] = (), replay_log: str | None = None, polite: bool | None = None,
+              refresh: bool = False, sources_file: str | None = None, log_level: str = "WARNING",
+              log_file: str | None = None, extra_settings: dict | None = None) -> CrawlResult:
+    """Crawl in this process (Scrapy's reactor runs once per process: call from a fresh process each time)."""
+    from spiders.source import spider_for
+
+    selected = [sources.get(name) for name in site_names] if site_names else sources.enabled()
+    if polite is None:
+        polite = not replay_dirs  # a replay talks to 127.0.0.1 only
+    run_id = start_run(database, window, [s.name for s in selected],
+                       {"sites": site_names, "replay": [str(d) for d in replay_dirs], "refresh": refresh})
+    server = ReplayServer(list(replay_dirs), log_path=replay_log).start() if replay_dirs else None
+    interrupted = False
+    try:
+        settings = scrapy_settings(str(database.engine.url.render_as_string(hide_password=False)), run_id, sources,
+                                   sources_file, server.url if server else None, polite, log_level, log_file,
+                                   extra_settings)
+        process = CrawlerProcess(settings)
+        for source in selected:
+            process.crawl(spider_for(source), window=window, refresh=refresh)
+        crawlers = list(process.crawlers)
+        process.start()
+    except BaseException as exc:
+        finish_run(database, run_id, "failed", f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        if server:
+            server.stop()
+        from crawler.pool import shutdown
+
+        shutdown()
+    per_source: dict[str, Counter] = {}
+    failures: dict[str, list] = {}
+    for crawler in crawlers:
+        spider = crawler.spider
+        if spider is None:
+            continue
+        per_source[spider.source.name] = Counter(spider.ledger.counts)
+        failures[spider.source.name] = list(spider.ledger.failures)
+        if crawler.stats.get_value("finish_reason") == "shutdown":
+            interrupted = True
+    silent = [s.name for s in selected if s.expect_articles and per_source.get(s.name, Counter())["links_found"] == 0]
+    status = run_status(per_source, interrupted)
+    message = f"sources that found no article link: {', '.join(silent)}" if silent else None
+    finish_run(database, run_id, status, message)
+    return CrawlResult(run_id, status, per_source, failures, silent)

@@ -1,0 +1,89 @@
+"""The run ledger: one row per run, counts per source, each failed URL with its reason."""
+from __future__ import annotations
+
+import os
+import socket
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+
+from crawler.db import Database
+from crawler.db.models import FetchFailure, Run, RunSource
+from crawler.window import Window, now_utc
+
+COUNTERS = ("discovery_pages", "links_found", "fetched", "stored", "skipped_window", "skipped_seen", "blocked", "errors")
+
+
+@dataclass
+class Failure:
+    url: str
+    kind: str  # error|blocked|empty|robots
+    reason: str
+    http_status: int | None = None
+    at: datetime = field(default_factory=now_utc)
+
+
+@dataclass
+class SourceLedger:
+    """What one source did in this run; written to run_sources / fetch_failures by `save`."""
+
+    source: str
+    counts: Counter = field(default_factory=Counter)
+    failures: list[Failure] = field(default_factory=list)
+    _saved_failures: int = 0
+
+    def incr(self, counter: str, n: int = 1) -> None:
+        if counter not in COUNTERS:
+            raise KeyError(counter)
+        self.counts[counter] += n
+
+    def fail(self, url: str, kind: str, reason: str, http_status: int | None = None) -> None:
+        self.failures.append(Failure(url, kind, reason, http_status))
+        if kind == "blocked":
+            self.incr("blocked")
+        elif kind != "robots":  # a robots.txt refusal is policy, not an error
+            self.incr("errors")
+
+    def save(self, database: Database, run_id: int) -> None:
+        """Write the counts (replacing earlier ones for this run) and the failures not yet written."""
+        with database.session() as session:
+            row = session.scalar(select(RunSource).where(RunSource.run_id == run_id, RunSource.source == self.source))
+            if row is None:
+                row = RunSource(run_id=run_id, source=self.source)
+                session.add(row)
+            for counter in COUNTERS:
+                setattr(row, counter, self.counts[counter])
+            for failure in self.failures[self._saved_failures:]:
+                session.add(FetchFailure(run_id=run_id, source=self.source, url=failure.url, kind=failure.kind,
+                                         reason=failure.reason[:2000], http_status=failure.http_status, at=failure.at))
+        self._saved_failures = len(self.failures)
+
+
+def start_run(database: Database, window: Window | None, sources: list[str], args: dict, kind: str = "crawl") -> int:
+    with database.session() as session:
+        run = Run(kind=kind, started_at=now_utc(), status="running", sources=sources, host=socket.gethostname(),
+                  pid=os.getpid(), args=args,
+                  window_start=window.start if window else None, window_end=window.end if window else None)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def finish_run(database: Database, run_id: int, status: str, message: str | None = None) -> None:
+    with database.session() as session:
+        run = session.get(Run, run_id)
+        run.status, run.finished_at, run.message = status, now_utc(), message
+
+
+def run_status(per_source: dict[str, Counter], interrupted: bool) -> str:
+    """ok: no errors; partial: some errors or blocks but articles came in or none were due; failed: nothing but errors."""
+    if interrupted:
+        return "interrupted"
+    total = sum(per_source.values(), Counter())
+    if total["errors"] + total["blocked"] == 0:
+        return "ok"
+    if total["fetched"] == 0 and total["discovery_pages"] == 0:
+        return "failed"
+    return "partial"

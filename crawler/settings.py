@@ -1,0 +1,57 @@
+"""Scrapy settings for hiwatch: polite by default; each site's record in sources.yaml can tighten or relax them."""
+
+BOT_NAME = "hiwatch"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+
+# Identify ourselves; sources.yaml `user_agent` replaces this at crawl time.
+USER_AGENT = "hiwatch/0.1 (+weekly health-informatization digest crawler)"
+DEFAULT_REQUEST_HEADERS = {
+    "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    "Accept-Language": "zh-CN,zh;q=0.9",
+}
+
+# Politeness: obey robots.txt, at most 2 requests at a time per host, at least 1 s apart, and let
+# AutoThrottle slow down further when a server answers slowly. A site's `politeness:` overrides these.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5  # ±50% around DOWNLOAD_DELAY
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+
+# Failures: retry transient errors a few times; 403/405 mean "blocked" and are never retried.
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 8 * 1024 * 1024  # a news page is < 1 MB; anything over 8 MB is not an article
+DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
+REDIRECT_MAX_TIMES = 5
+
+ITEM_PIPELINES = {
+    "pipelines.extract.ExtractPipeline": 100,
+    "pipelines.window.WindowPipeline": 200,
+    "pipelines.store.StorePipeline": 300,
+}
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+
+# scrapy-playwright is wired per request (`js: true` sources only); Chromium comes from Debian.
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {"executable_path": "/usr/bin/chromium", "headless": True,
+                             "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]}
+
+# hiwatch's own settings (set by `hiwatch crawl`; defaults for `scrapy crawl <site>`):
+HIWATCH_DATABASE_URL = None  # None: HIWATCH_DATABASE_URL from the environment, else var/hiwatch.sqlite3
+HIWATCH_SOURCES = None  # None: config/sources.yaml
+HIWATCH_RUN_ID = None  # the run ledger row; `scrapy crawl` makes its own
+HIWATCH_REPLAY = None  # replay server URL: http/https go through crawler.replay.ReplayDownloadHandler
+HIWATCH_EXTRACT_WORKERS = None  # process-pool size for extraction; None: one per CPU
+HIWATCH_BLOCKED_BACKOFF = 3  # after this many blocked answers from a source, stop requesting its articles

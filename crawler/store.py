@@ -1,0 +1,97 @@
+"""Writing articles: one transaction per article, upsert on the canonical URL, raw pages kept gzipped."""
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crawler.article import Extracted
+from crawler.db import Database
+from crawler.db.models import Article, RawPage
+from crawler.window import now_utc
+
+
+@dataclass
+class FetchedPage:
+    """One fetched page of an article, as bytes with its response metadata."""
+
+    url: str
+    body: bytes
+    status: int = 200
+    headers: dict | None = None
+    encoding: str | None = None
+
+
+def known_urls(database: Database, urls: list[str]) -> set[str]:
+    """The subset of `urls` already stored as articles."""
+    found: set[str] = set()
+    with database.session() as session:
+        for start in range(0, len(urls), 500):
+            chunk = urls[start:start + 500]
+            found.update(session.scalars(select(Article.url).where(Article.url.in_(chunk))))
+    return found
+
+
+def _apply(article: Article, extracted: Extracted, site: str, url_date: date | None) -> None:
+    article.site = site
+    article.source_name = extracted.source_name or site
+    article.original_source = extracted.original_source
+    article.title = extracted.title
+    article.subtitle = extracted.subtitle
+    article.body = extracted.body
+    article.author = extracted.author
+    article.editor = extracted.editor
+    article.published_at = extracted.published_at
+    article.date_source = extracted.date_source
+    article.date_precision = extracted.date_precision
+    article.url_date = url_date
+    article.extractor = extracted.extractor
+    article.updated_at = now_utc()
+
+
+def save_article(session: Session, url: str, extracted: Extracted, site: str, pages: list[FetchedPage],
+                 url_date: date | None = None, run_id: int | None = None, origin: str = "crawl") -> tuple[Article, bool]:
+    """Insert or update the article at `url` and replace its raw pages; returns (article, created)."""
+    article = session.scalar(select(Article).where(Article.url == url))
+    created = article is None
+    if created:
+        article = Article(url=url, fetched_at=now_utc(), first_run_id=run_id, origin=origin, status="ok")
+        session.add(article)
+    _apply(article, extracted, site, url_date)
+    if pages:
+        article.pages.clear()
+        session.flush()
+        for number, page in enumerate(pages, 1):
+            article.pages.append(RawPage(page_no=number, url=page.url, http_status=page.status,
+                                         headers=page.headers or {}, encoding=page.encoding or extracted.encoding,
+                                         html_gz=gzip.compress(page.body, 6), size=len(page.body),
+                                         fetched_at=now_utc()))
+    session.flush()
+    return article, created
+
+
+def store(database: Database, url: str, extracted: Extracted, site: str, pages: list[FetchedPage],
+          url_date: date | None = None, run_id: int | None = None, origin: str = "crawl", after_save=None) -> bool:
+    """Store one article in its own transaction; `after_save(session, article)` runs inside it (scoring, clustering).
+
+    Returns True when a new row was created. A concurrent insert of the same URL is retried as an update.
+    """
+    for attempt in range(2):
+        try:
+            with database.session() as session:
+                article, created = save_article(session, url, extracted, site, pages, url_date, run_id, origin)
+                if after_save is not None:
+                    after_save(session, article)
+                return created
+        except IntegrityError:
+            if attempt:
+                raise
+    return False
+
+
+def raw_html(page: RawPage) -> bytes:
+    return gzip.decompress(page.html_gz)

@@ -1,0 +1,1 @@
+"""Scrapy item pipelines: thin adapters that call the core (extract → window → store)."""

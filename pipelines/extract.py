@@ -1,0 +1,31 @@
+"""Extract each fetched article in the process pool; blocked or empty pages stop here, recorded as such."""
+from __future__ import annotations
+
+from scrapy.exceptions import DropItem
+
+from crawler.extract import extract
+from crawler.pool import run_in_pool
+
+
+class ExtractPipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.workers = crawler.settings.getint("HIWATCH_EXTRACT_WORKERS") or None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_item(self, item):
+        spider = self.crawler.spider
+        first, *more = item["pages"]
+        content_type = (first.headers or {}).get("Content-Type")
+        extracted = await run_in_pool(extract, first.body, item["url"], spider.source.rules, content_type,
+                                      more_pages=[(page.body, page.url) for page in more], workers=self.workers)
+        extracted.source_name = spider.source.label_for(item["url"])
+        if extracted.blocked:
+            spider.note_blocked(item["url"])
+            spider.ledger.fail(item["url"], "blocked", extracted.blocked, first.status)
+            raise DropItem(f"{item['url']}: {extracted.blocked}")
+        item["extracted"] = extracted
+        return item

@@ -1,0 +1,28 @@
+"""Store each article in its own transaction (upsert on the canonical URL, raw pages gzipped)."""
+from __future__ import annotations
+
+from scrapy.exceptions import DropItem
+from sqlalchemy.exc import SQLAlchemyError
+
+from crawler.store import store
+
+
+class StorePipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        spider = self.crawler.spider
+        try:
+            created = store(spider.database, item["url"], item["extracted"], spider.source.name, item["pages"],
+                            url_date=item["url_date"], run_id=spider.run_id)
+        except SQLAlchemyError as exc:
+            spider.ledger.fail(item["url"], "error", f"database error, not stored (next run retries): {exc}"[:500])
+            raise DropItem(f"{item['url']}: database error") from None
+        if created:
+            spider.ledger.incr("stored")
+        return item

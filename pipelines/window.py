@@ -1,0 +1,24 @@
+"""Keep only articles whose publish time falls inside the crawl window."""
+from __future__ import annotations
+
+from scrapy.exceptions import DropItem
+
+
+class WindowPipeline:
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_item(self, item):
+        spider = self.crawler.spider
+        published_at = item["extracted"].published_at
+        if published_at is None:
+            spider.ledger.fail(item["url"], "error", "no publish date found on the page or in its URL")
+            raise DropItem(f"{item['url']}: no publish date")
+        if not spider.window.contains(published_at):
+            spider.ledger.incr("skipped_window")
+            raise DropItem(f"{item['url']}: published {published_at:%Y-%m-%d %H:%M} UTC, outside {spider.window}")
+        return item

@@ -1,0 +1,294 @@
+"""The generic spider: crawls one sources.yaml record for the window — discovery pages, then article pages."""
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from crawler.config import (EpaperDiscovery, FeedDiscovery, JsonDiscovery, ListDiscovery, Source, load_sources)
+from crawler.db import connect
+from crawler.decode import decode
+from crawler.runs import SourceLedger, finish_run, start_run
+from crawler.store import FetchedPage, known_urls
+from crawler.urls import canonical, day_tokens, fill_template, links_in, matches, url_date
+from crawler.window import Window, today_shanghai
+
+BLOCKED_STATUSES = {401, 403, 405, 451}
+
+
+class SourceSpider(scrapy.Spider):
+    """Crawl one site of config/sources.yaml. Subclasses made by spiders.sites set `source` and `name`."""
+
+    name = "source"
+    source: Source
+
+    def __init__(self, *args, window: Window | None = None, week: str | None = None, since: str | None = None,
+                 until: str | None = None, refresh: bool | str = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.window = window or Window.resolve(week, since, until, crawl=True)
+        self.refresh = refresh in (True, "1", "true", "yes")
+        self.ledger = SourceLedger(self.source.name)
+        self.patterns = self.source.compiled_patterns()
+        self._links_seen: set[str] = set()
+        self._blocked_hosts: dict[str, int] = {}
+        self.database = None
+        self.run_id: int | None = None
+        self._own_run = False
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        settings = crawler.settings
+        spider.database = connect(settings.get("HIWATCH_DATABASE_URL"))
+        spider.run_id = settings.getint("HIWATCH_RUN_ID") or None
+        spider.backoff_after = settings.getint("HIWATCH_BLOCKED_BACKOFF", 3)
+        if spider.run_id is None:  # plain `scrapy crawl <site>`: record a run of our own
+            spider.run_id = start_run(spider.database, spider.window, [spider.source.name], {"via": "scrapy crawl"})
+            spider._own_run = True
+        return spider
+
+    def closed(self, reason: str) -> None:
+        self.ledger.save(self.database, self.run_id)
+        if self._own_run:
+            status = "interrupted" if reason == "shutdown" else ("ok" if not self.ledger.failures else "partial")
+            finish_run(self.database, self.run_id, status, f"scrapy close reason: {reason}")
+        self.logger.info("%s: %s", self.source.name, dict(self.ledger.counts))
+
+    # ---- requests -------------------------------------------------------------------------------------------
+    def _request(self, url: str, callback, **meta) -> scrapy.Request:
+        request_meta = {"hiwatch_kind": "discovery", **meta}
+        if self.source.js:
+            request_meta["playwright"] = True
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=request_meta,
+                              headers=self.source.headers or None)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for entry in self.source.discovery:
+            for request in self._discovery_requests(entry):
+                yield request
+
+    def _discovery_requests(self, entry) -> Iterable[scrapy.Request]:
+        if isinstance(entry, ListDiscovery):
+            for url in entry.urls:
+                yield self._request(url, self.parse_listing, entry=entry, page=1, first_url=url)
+        elif isinstance(entry, JsonDiscovery):
+            for url in entry.urls:
+                yield self._request(url, self.parse_listing, entry=entry, page=1, first_url=url)
+            if entry.from_page:
+                yield self._request(entry.from_page, self.parse_locator, entry=entry)
+        elif isinstance(entry, FeedDiscovery):
+            for url in entry.urls:
+                yield self._request(url, self.parse_feed, entry=entry, depth=0)
+        elif isinstance(entry, EpaperDiscovery):
+            yield from self._epaper_requests(entry)
+
+    # ---- discovery ------------------------------------------------------------------------------------------
+    def _text(self, response: Response) -> str:
+        return decode(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))[0]
+
+    def parse_listing(self, response: Response):
+        """A list page or JSON list: follow its article links; page on while it still holds fresh links."""
+        entry, page = response.meta["entry"], response.meta["page"]
+        self.ledger.incr("discovery_pages")
+        fresh, requests = self._follow_articles(links_in(self._text(response), response.url), response.url)
+        yield from requests
+        paginate = getattr(entry, "paginate", None)
+        if paginate and page < paginate.max_pages and fresh:
+            number = paginate.first + page - 1
+            next_url = urljoin(response.meta["first_url"], paginate.template.format(n=number))
+            yield self._request(next_url, self.parse_listing, entry=entry, page=page + 1,
+                                first_url=response.meta["first_url"])
+        elif paginate and not fresh:
+            self.logger.debug("%s: no link newer than the window on %s; paging stops", self.source.name, response.url)
+
+    def parse_locator(self, response: Response):
+        """A channel page that names its JSON list (news.cn `ds_<uuid>.json`): find it afresh each run."""
+        entry = response.meta["entry"]
+        self.ledger.incr("discovery_pages")
+        text = self._text(response)
+        found = list(dict.fromkeys(urljoin(response.url, m.group(0)) for m in re.finditer(entry.url_pattern, text)))
+        if not found:
+            self.ledger.fail(response.url, "error", f"no JSON list matching {entry.url_pattern!r} on the page")
+        for url in found:
+            yield self._request(url, self.parse_listing, entry=entry, page=1, first_url=url)
+        _, requests = self._follow_articles(links_in(text, response.url), response.url)
+        yield from requests
+
+    def parse_feed(self, response: Response):
+        """RSS/Atom feeds and sitemaps; a sitemap index is followed one level down."""
+        self.ledger.incr("discovery_pages")
+        text = self._text(response)
+        if "<sitemapindex" in text[:2000] and response.meta["depth"] == 0:
+            for url in re.findall(r"<loc>\s*([^<\s]+)\s*</loc>", text):
+                yield self._request(url.replace("&amp;", "&"), self.parse_feed, entry=response.meta["entry"], depth=1)
+            return
+        _, requests = self._follow_articles(links_in(text, response.url), response.url)
+        yield from requests
+
+    def _epaper_requests(self, entry: EpaperDiscovery) -> Iterable[scrapy.Request]:
+        days = [d for d in self.window.days() if d <= today_shanghai()]
+        if entry.dates_from:
+            months = dict.fromkeys(f"{d:%Y%m}" for d in days)
+            for month in months:
+                url = entry.dates_from.format(yyyymm=month, yyyy=month[:4], mm=month[4:])
+                yield self._request(url, self.parse_period, entry=entry,
+                                    days=[d for d in days if f"{d:%Y%m}" == month])
+        else:
+            for day in days:
+                yield self._issue_request(entry, day, 0)
+
+    def _issue_request(self, entry: EpaperDiscovery, day, template: int) -> scrapy.Request:
+        request = self._request(fill_template(entry.issue_urls[template], day), self.parse_issue, entry=entry,
+                                day=day, template=template, handle_httpstatus_list=[404])
+        return request
+
+    def parse_period(self, response: Response):
+        """period.js (or any page) listing the dates that have an issue."""
+        entry = response.meta["entry"]
+        self.ledger.incr("discovery_pages")
+        available = set(re.findall(entry.date_pattern, self._text(response)))
+        for day in response.meta["days"]:
+            if f"{day:%Y%m%d}" in available:
+                yield self._issue_request(entry, day, 0)
+            else:
+                self.logger.info("%s: no issue on %s (not in %s)", self.source.name, day, response.url)
+
+    def parse_issue(self, response: Response):
+        """An e-paper issue or 版面 page: follow the day's other pages and every article link."""
+        entry, day, template = response.meta["entry"], response.meta["day"], response.meta["template"]
+        if response.status == 404:
+            if not response.meta.get("is_page") and template + 1 < len(entry.issue_urls):
+                yield self._issue_request(entry, day, template + 1)
+            elif not response.meta.get("is_page"):
+                self.logger.info("%s: no issue found for %s under any template", self.source.name, day)
+            return
+        self.ledger.incr("discovery_pages")
+        links = links_in(self._text(response), response.url)
+        if entry.page_pattern:
+            tokens = day_tokens(day)
+            for url in links:
+                if re.search(entry.page_pattern, url) and any(t in url for t in tokens) and url != response.url:
+                    yield self._request(url, self.parse_issue, entry=entry, day=day, template=template, is_page=True,
+                                        handle_httpstatus_list=[404])
+        _, requests = self._follow_articles(links, response.url)
+        yield from requests
+
+    def _follow_articles(self, links: list[str], found_on: str) -> tuple[bool, list[scrapy.Request]]:
+        """Requests for the article links among `links`; `fresh` says whether any is not older than the window."""
+        fresh = False
+        candidates: list[tuple[str, object]] = []
+        for url in links:
+            if not matches(url, self.patterns) or not self.source.owns(urlsplit(url).hostname or ""):
+                continue
+            day = url_date(url, self.patterns)
+            if day is None or day >= self.window.first:
+                fresh = True
+            if url in self._links_seen:
+                continue
+            self._links_seen.add(url)
+            self.ledger.incr("links_found")
+            if day is not None and not self.window.contains_day(day):
+                self.ledger.incr("skipped_window")
+                continue
+            candidates.append((url, day))
+        if candidates and not self.refresh:
+            stored = known_urls(self.database, [url for url, _ in candidates])
+            if stored:
+                self.ledger.incr("skipped_seen", len(stored))
+                candidates = [(url, day) for url, day in candidates if url not in stored]
+        requests = []
+        for url, day in candidates:
+            if self._backing_off(url):
+                self.ledger.fail(url, "blocked", "not requested: the host blocked us repeatedly in this run")
+                continue
+            request = self._request(url, self.parse_article, hiwatch_kind="article", article_url=url, url_date=day,
+                                    found_on=found_on, pages=[])
+            requests.append(request)
+        return fresh, requests
+
+    # ---- articles -------------------------------------------------------------------------------------------
+    def parse_article(self, response: Response):
+        """An article page; continuation pages (multipage) are fetched in turn, then one item goes to the pipelines."""
+        pages: list[FetchedPage] = response.meta["pages"] + [FetchedPage(
+            url=response.url, body=response.body, status=response.status,
+            headers={k.decode("latin-1"): b", ".join(v).decode("latin-1") for k, v in response.headers.items()})]
+        multipage = self.source.multipage
+        if multipage and len(pages) < multipage.max_pages:
+            next_url = self._next_page(response, pages)
+            if next_url:
+                yield self._request(next_url, self.parse_article, **{**response.meta, "pages": pages,
+                                                                      "hiwatch_kind": "article"})
+                return
+        self.ledger.incr("fetched")
+        yield {"url": response.meta["article_url"], "site": self.source.name, "url_date": response.meta["url_date"],
+               "pages": pages}
+
+    def _next_page(self, response: Response, pages: list[FetchedPage]) -> str | None:
+        first = response.meta["article_url"]
+        stem = re.escape(first.rsplit(".", 1)[0])
+        pattern = re.compile(self.source.multipage.next_pattern.replace("{stem}", stem))
+        fetched = {canonical(p.url) for p in pages} | {first}
+        for url in links_in(self._text(response), response.url):
+            if url not in fetched and pattern.search(url):
+                return url
+        return None
+
+    # ---- failures -------------------------------------------------------------------------------------------
+    def _backing_off(self, url: str) -> bool:
+        return self._blocked_hosts.get(urlsplit(url).hostname or "", 0) >= self.backoff_after
+
+    def note_blocked(self, url: str) -> None:
+        host = urlsplit(url).hostname or ""
+        self._blocked_hosts[host] = self._blocked_hosts.get(host, 0) + 1
+        if self._blocked_hosts[host] == self.backoff_after:
+            self.logger.warning("%s: %s blocked us %d times; backing off for the rest of this run",
+                                self.source.name, host, self.backoff_after)
+
+    def on_error(self, failure: Failure) -> None:
+        request = failure.request
+        url = request.meta.get("article_url") or request.url
+        if failure.check(HttpError):
+            status = failure.value.response.status
+            if status in BLOCKED_STATUSES:
+                self.note_blocked(request.url)
+                self.ledger.fail(url, "blocked", f"HTTP {status}: blocked by the site", status)
+            else:
+                self.ledger.fail(url, "error", f"HTTP {status}", status)
+        elif failure.check(IgnoreRequest):
+            reason = str(failure.value) or "ignored"
+            if "robots" in reason.lower():
+                self.ledger.fail(url, "robots", "disallowed by robots.txt: not requested")
+            else:
+                self.ledger.fail(url, "error", f"ignored: {reason}")
+        else:
+            self.ledger.fail(url, "error", f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500])
+        self.logger.warning("%s: failed %s: %s", self.source.name, url, self.ledger.failures[-1].reason)
+
+
+def spider_for(source: Source) -> type[SourceSpider]:
+    """A SourceSpider subclass for one site, named after it, with the site's politeness as its settings."""
+    headers = {"Referer": f"https://www.{source.hosts[0]}/", **source.headers}
+    settings = {
+        "CONCURRENT_REQUESTS_PER_DOMAIN": source.politeness.concurrency,
+        "DOWNLOAD_DELAY": source.politeness.delay,
+        "DEFAULT_REQUEST_HEADERS": {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+                                    "Accept-Language": "zh-CN,zh;q=0.9", **headers},
+    }
+    if source.js:
+        settings["DOWNLOAD_HANDLERS"] = {
+            "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+            "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+        }
+    class_name = "".join(part.capitalize() for part in source.name.split("_")) + "Spider"
+    return type(class_name, (SourceSpider,), {"name": source.name, "source": source, "custom_settings": settings,
+                                              "__doc__": f"Crawl {source.label} ({', '.join(source.hosts)})."})
+
+
+def all_spiders(path=None) -> dict[str, type[SourceSpider]]:
+    return {source.name: spider_for(source) for source in load_sources(path).sources}
