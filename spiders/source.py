@@ -25,7 +25,7 @@ BLOCKED_STATUSES = {401, 403, 405, 451}
 class SourceSpider(scrapy.Spider):
     """Crawl one site of config/sources.yaml. Subclasses made by spiders.sites set `source` and `name`."""
 
-    name = "source"
+    name = None  # abstract: only the per-site subclasses have a name (so `scrapy list` shows sites only)
     source: Source
 
     def __init__(self, *args, window: Window | None = None, week: str | None = None, since: str | None = None,
@@ -287,6 +287,7 @@ def spider_for(source: Source) -> type[SourceSpider]:
         }
     class_name = "".join(part.capitalize() for part in source.name.split("_")) + "Spider"
     return type(class_name, (SourceSpider,), {"name": source.name, "source": source, "custom_settings": settings,
+                                              "__module__": "spiders.sites",
                                               "__doc__": f"Crawl {source.label} ({', '.join(source.hosts)})."})
 
 
