@@ -16,8 +16,8 @@ from crawler.config import Rules
 from crawler.dates import Candidate, choose, date_from_url, htmldate_candidate, meta_candidates, parse_datetime
 from crawler.decode import decode
 from crawler.text import (
-    author_from_paragraphs, cjk_count, clean_name, editor_from_line, norm_space, punct_count, source_from_text,
-    strip_title_suffix, tidy_lines,
+    author_from_paragraphs, cjk_count, clean_name, editor_from_line, labelled_fields, norm_space, punct_count,
+    source_from_text, strip_title_suffix, tidy_lines,
 )
 
 MIN_BODY_CHARS = 40  # fewer CJK/letters than this after cleaning: not an article body
@@ -106,7 +106,8 @@ def _text(node) -> str:
 # ---------------------------------------------------------------- body choice
 
 
-_LEGAL = re.compile(r"版权|著作权|声明|许可证|举报|ICP|Copyright|免责|联系我们|违法和不良|All Rights|网站简介|广告服务", re.I)
+_LEGAL = re.compile(r"版权所有|版权声明|免责声明|著作权|许可证|举报电话|举报邮箱|ICP|Copyright|联系我们|违法和不良|All Rights|"
+                    r"广告服务|未经.{0,10}(?:授权|许可)", re.I)
 
 
 def _stats(root) -> dict:
@@ -202,8 +203,20 @@ def _body_quality(lines: list[str], node) -> bool:
     return linked / total < 0.5
 
 
-_META_LINE = re.compile(r"(?:来源|來源|发布时间|發布時間|作者|编辑|时间|日期|浏览|点击|字号)[:：]")
+_META_LINE = re.compile(r"(?:来源|來源|发布时间|發布時間|作者|编辑|时间|日期|浏览|点击|字号)\s*[:：]")
 _HAS_DATE = re.compile(r"(?:19|20)\d{2}\s*[-年/.]\s*\d{1,2}")
+
+
+def _metaish(line: str) -> bool:
+    return bool(
+        _HAS_DATE.search(line) and (_META_LINE.search(line) or len(line) <= 40)
+        or _META_LINE.search(line) and len(line) <= 40
+        or re.match(r"^(?:首页|当前位置|您的位置|位置)\s*[>:：»]", line)
+        or line.count(">") >= 2 or line.count("»") >= 2
+        or re.match(r"^(?:www\.|https?://)\S+$", line)
+        or re.search(r"(?:记者|通讯员)\s*[\u3400-\u9fff]{2,4}(?:\s+[\u3400-\u9fff]{2,4})*$", line) and len(line) <= 40
+        or (len(line) <= 4 and not punct_count(line))
+    )
 
 
 def _clean_body_lines(lines: list[str], title: str) -> tuple[list[str], str | None]:
@@ -212,14 +225,21 @@ def _clean_body_lines(lines: list[str], title: str) -> tuple[list[str], str | No
     if title and len(title) >= 6:
         limit = max(3, len(kept) // 3)
         for i, line in enumerate(kept[:limit]):
-            if line == title or (len(line) <= len(title) + 30 and title in line):
+            if line.startswith(title) and len(line) <= len(title) + 12:
                 kept = kept[i + 1:]
                 break
-    # byline/date/source lines right at the top
-    while kept and len(kept[0]) <= 90 and (_HAS_DATE.search(kept[0]) and _META_LINE.search(kept[0])
-                                          or re.match(r"^(?:首页|当前位置|您的位置|位置)\s*[>:：»]", kept[0])
-                                          or kept[0].count(">") >= 2 or kept[0].count("»") >= 2):
-        kept.pop(0)
+    # byline/date/source block right at the top: short lines without a full stop, cut through the last
+    # meta-like one (a label line ending in '：' takes its value line with it)
+    cut = -1
+    for i, line in enumerate(kept[:8]):
+        if len(line) > 60 or "。" in line or i == len(kept) - 1:
+            break
+        if _metaish(line):
+            cut = i
+            if line.rstrip().endswith(("：", ":")) and i + 1 < len(kept) and len(kept[i + 1]) <= 20:
+                cut = i + 1
+    if cut >= 0:
+        kept = kept[cut + 1:]
     # trailing link-list residue: very short lines without punctuation at the very end
     while kept and len(kept[-1]) <= 6 and not punct_count(kept[-1]):
         kept.pop()
@@ -252,7 +272,7 @@ def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
         for selector in selectors:
             for node in _select(root, selector):
                 st = stats.get(node)
-                if st and st[0] < MIN_BODY_CHARS:
+                if st and st[0] + st[1] < MIN_BODY_CHARS:
                     continue
                 if kind == "loose":
                     if density is None or not any(a is node for a in density.iterancestors()) and density is not node:
@@ -370,7 +390,8 @@ def _text_dates(doc_lines: list[str], title: str, body_first: str | None) -> lis
     return out
 
 
-def _author(root, rules: Rules | None, body_lines: list[str], metas: dict[str, str]) -> str | None:
+def _author(root, rules: Rules | None, body_lines: list[str], metas: dict[str, str], labels: dict[str, str],
+            editor: str | None, head_lines: list[str] = ()) -> str | None:
     for selectors in ((rules.author if rules else []), B.AUTHOR):
         el, _ = _first(root, selectors)
         if el is not None:
@@ -379,11 +400,16 @@ def _author(root, rules: Rules | None, body_lines: list[str], metas: dict[str, s
             name = clean_name(text)
             if name and len(name) <= 40 and cjk_count(name) >= 2 and not re.search(r"编辑|责编|来源", text):
                 return name
-    found = author_from_paragraphs(body_lines)
+    found = author_from_paragraphs(body_lines) or author_from_paragraphs(list(head_lines), all_lines=True)
     if found:
         return found
+    label = clean_name(labels.get("作者", ""))
+    label = re.sub(r"^(?:本报|本台|新华社|特约)?记者\s*", "", label)
+    if label and cjk_count(label) >= 2 and not re.search(r"编辑|责编", label):
+        return label
     meta = clean_name(metas.get("author", ""))
-    if meta and cjk_count(meta) >= 2 and len(meta) <= 20 and not re.search(r"网|频道|报|社", meta):
+    if (meta and cjk_count(meta) >= 2 and len(meta) <= 20 and not re.search(r"网|频道|报|社", meta)
+            and meta != editor):
         return meta
     return None
 
@@ -419,6 +445,24 @@ def _source(root, rules: Rules | None, metas: dict[str, str], near_title: str) -
     meta = metas.get("source", "")
     meta = re.sub(r"^(?:来源|來源)\s*[:：]\s*", "", meta).strip()
     return meta or None
+
+
+def _windows(doc_lines: list[str], title: str, body: list[str]) -> list[str]:
+    """The page lines around the headline and right after the body's last line (where bylines sit)."""
+    out: list[str] = []
+    if title:
+        key = title[:12]
+        for i, line in enumerate(doc_lines):
+            if key in line:
+                out += doc_lines[i: i + 12]
+                break
+    if body:
+        key = body[-1][-20:]
+        for i in range(len(doc_lines) - 1, -1, -1):
+            if key and key in doc_lines[i]:
+                out += doc_lines[i + 1: i + 14]
+                break
+    return out
 
 
 def _blocked_reason(html: str) -> str | None:
@@ -529,8 +573,11 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
             if line not in seen:
                 lines.append(line)
     result.body = "\n".join(lines)
-    result.editor = result.editor or body_editor
-    result.author = _author(root, rules, lines, metas)
+    around = _windows(doc_lines, result.title, lines)
+    labels = labelled_fields(around)
+    label_editor = clean_name(labels.get("责任编辑") or labels.get("编辑") or "")
+    result.editor = result.editor or body_editor or (label_editor if cjk_count(label_editor) >= 2 else None)
+    result.author = _author(root, rules, lines, metas, labels, result.editor, around)
     result.original_source = _source(root, rules, metas, near_title or "\n".join(doc_lines[:80]))
 
     # dates

@@ -20,19 +20,26 @@ _BOILER_LINE = re.compile(
     r"|^(?:相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|热点推荐|更多精彩|猜你喜欢|相关文章|往期回顾)\s*[:：]?\s*$"
     r"|版权所有|Copyright\s*(?:©|\(c\))|©\s*\d{4}|未经.{0,12}(?:授权|许可).{0,10}(?:转载|使用)|ICP[备证]"
     r"|^(?:字号|字体)[:：]\s*[大中小\s]+$|^[大中小]\s*[大中小]\s*[大中小]$"
-    r"|^(?:来源|作者|编辑|时间)[:：]\s*$",
+    r"|^(?:来源|作者|编辑|时间)[:：]\s*$"
+    r"|^原标题\s*[:：]|^点击(?:进入|查看|阅读|这里).{0,30}(?:>>|》》|>)\s*$"
+    r"|^(?:[\[【]\s*\d{1,2}\s*[\]】]\s*|\d{1,2}\s+|(?:上一页|下一页|首页|尾页)\s*)+$"
+    r"|^(?:作者|出品|摄影|图片来源|撰文|编译|翻译|策划|制图|设计|视频)\s*[:：︱|丨/／]\s*\S{1,30}(?:\s\S{1,12})?$",
     re.I,
 )
+_PAGER_TAIL = re.compile(r"(?:\s*[\[【]\s*\d{1,2}\s*[\]】]){2,}\s*$")
 # Lines that start a trailing block of links (related articles): everything after them is dropped.
 _TAIL_START = re.compile(
     r"^[【\[]?\s*(?:相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|相关文章|热点推荐|猜你喜欢|往期回顾|更多阅读|相关报道|热门推荐)\s*[】\]]?\s*[:：]?\s*$"
 )
 _SOURCE_IN = re.compile(r"(?:来源|來源|稿源|出处|来自)\s*[:：]\s*(?P<src>[^\s|｜│]{2,40})")
+_NAME = r"(?:[\u3400-\u4e27\u4e29-\u9fff]{2,4}|[\u3400-\u4e27\u4e29-\u9fff]{1,3}·[\u3400-\u9fff]{1,6})"
+_NAMES = _NAME + r"(?:[\s、·,，]{1,2}" + _NAME + r"){0,5}"
 _AUTHOR_PATTERNS = [
-    re.compile(r"[（(]\s*(?:本报|本台|本网|新华社|央广网|总台)?\s*(?:特约|实习|见习)?记者\s*[:：]?\s*(?P<name>[^（()）]{2,40}?)\s*[)）]"),
-    re.compile(r"^(?:[□■●◎]\s*)?(?:本报|本台|本网|新华社|央视|总台)?(?:特约|实习|见习)?记者\s*[:：]?\s*(?P<name>[\u3400-\u9fff·、\s]{2,30})$"),
-    re.compile(r"(?:^|[　\s])(?:作者|文|撰文)\s*[:：/／|]\s*(?P<name>[\u3400-\u9fff·、\s]{2,30})$"),
+    re.compile(r"[（(]\s*(?:本报|本台|本网|新华社|央广网|总台\S{0,8}?)?\s*(?:特约|实习|见习)?(?:记者|评论员)\s*[:：]?\s*(?P<name>[^（()）]{2,40}?)\s*(?:[)）]|$)"),
+    re.compile(r"^(?:[□■●◎]\s*)?(?:本报|本台|本网|新华社|央视|总台)?(?:特约|实习|见习)?记者\s*[:：]?\s*(?P<name>%s)$" % _NAMES),
+    re.compile(r"(?:^|[　\s])(?:作者|文|撰文)\s*[:：/／|︱丨]\s*(?P<name>%s)$" % _NAMES),
     re.compile(r"[（(]\s*(?:总台\S{0,8}|央广网)?记者\s*(?P<name>[\u3400-\u9fff·、\s]{2,20})\s*[)）]"),
+    re.compile(r"^.{0,16}?(?:频道|本报|本台|新华社|新华网)\s*(?:特约|实习|见习)?记者\s+(?P<name>[\u3400-\u9fff]{2,4}(?:[\s、][\u3400-\u9fff]{2,4}){0,3})$"),
 ]
 _NAME_CLEAN = re.compile(r"^(?:作者|记者|本报记者|责任编辑|责编|编辑|来源)\s*[:：]?\s*")
 _TITLE_SEP = re.compile(r"\s*(?:--|——|_|\s[-|｜]\s|-|\|)\s*")
@@ -85,16 +92,18 @@ def source_from_text(text: str) -> str | None:
     return src or None
 
 
-def author_from_paragraphs(paragraphs: list[str]) -> str | None:
+def author_from_paragraphs(paragraphs: list[str], all_lines: bool = False) -> str | None:
     """The reporter named in the first two or last three paragraphs: （记者 张三）, 本报记者 张三, 作者：张三."""
     if not paragraphs:
         return None
-    picks = paragraphs[:2] + paragraphs[-3:]
+    picks = [p for p in paragraphs if len(p) <= 60] if all_lines else paragraphs[:2] + paragraphs[-3:]
     for para in picks:
         for pattern in _AUTHOR_PATTERNS:
             match = pattern.search(para[:200] if para in paragraphs[:2] else para[-120:])
             if match:
                 name = clean_name(match.group("name"))
+                if "\ufffd" in name:  # damaged bytes: keep the intact names before the damage
+                    name = "、".join(n for n in name.split("\ufffd")[0].split("、")[:-1])
                 name = re.split(r"\s*(?:报道|摄影?|通讯员|实习生)\s*", name)[0].strip(" 、")
                 if 2 <= len(name) <= 30 and cjk_count(name) >= 2:
                     return norm_space(name)
@@ -143,6 +152,7 @@ def tidy_lines(lines: list[str]) -> tuple[list[str], list[str], str | None]:
         if len(line) <= 120 and is_boilerplate_line(line):
             dropped.append(line)
             continue
+        line = _PAGER_TAIL.sub("", line)
         if name and _EDITOR_INLINE.search(line):
             editor = editor or name
             line = _EDITOR_INLINE.sub("", line).strip()
@@ -150,3 +160,28 @@ def tidy_lines(lines: list[str]) -> tuple[list[str], list[str], str | None]:
                 continue
         kept.append(line)
     return kept, dropped, editor
+
+
+_LABEL = re.compile(r"^(?P<label>作者|记者|文|责任编辑|责编|编辑|来源|稿件来源|文章来源|信息来源)\s*[:：︱丨|]\s*(?P<value>.*)$")
+
+
+def labelled_fields(lines: list[str]) -> dict[str, str]:
+    """'作者：' / '编辑：' / '稿件来源：' label lines (value on the same or the next line) → {label: value}."""
+    out: dict[str, str] = {}
+    lines = [line.strip().lstrip("（(【[").strip() for line in lines]
+    for i, line in enumerate(lines):
+        if len(line) > 60:
+            continue
+        for part in re.split(r"\s{2,}|\s(?=(?:作者|记者|责任编辑|编辑|来源|稿件来源)[:：])", line):
+            match = _LABEL.match(part.strip())
+            if not match:
+                continue
+            value = match.group("value").strip()
+            if not value and i + 1 < len(lines) and len(lines[i + 1]) <= 30 and not _LABEL.match(lines[i + 1]):
+                value = lines[i + 1]
+            value = value.strip(" ()（）[]【】")
+            if value and len(value) <= 30:
+                label = {"记者": "作者", "文": "作者", "责编": "责任编辑", "稿件来源": "来源", "文章来源": "来源",
+                         "信息来源": "来源"}.get(match.group("label"), match.group("label"))
+                out.setdefault(label, value)
+    return out
