@@ -13,6 +13,7 @@ from crawler.db import DatabaseError, connect
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+EXIT_LOCKED = 4
 
 
 def _fail(message: str, code: int) -> None:
@@ -67,10 +68,12 @@ def main() -> None:
 @click.option("--polite/--no-polite", default=None, help="Politeness delays (default: on live, off for replays).")
 @click.option("-v", "--verbose", count=True, help="-v: Scrapy INFO logs, -vv: DEBUG.")
 @click.option("--log-file", metavar="FILE", help="Write Scrapy's log to FILE.")
+@click.option("--set", "scrapy_set", multiple=True, metavar="NAME=VALUE",
+              help="Override a Scrapy setting (repeatable), e.g. --set DOWNLOAD_TIMEOUT=5.")
 @db_option
 @sources_option
-def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, verbose, log_file, db_url,
-          sources_file) -> None:
+def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, verbose, log_file, scrapy_set,
+          db_url, sources_file) -> None:
     """Crawl the sites for the window and store the articles.
 
     The default window is the latest Saturday–Friday digest week plus the days since.
@@ -86,14 +89,25 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
         except KeyError as exc:
             _fail(str(exc.args[0]), EXIT_CONFIG)
     window = _window(week, since, until, crawl=True)
+    extra = {}
+    for pair in scrapy_set:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            _fail(f"--set takes NAME=VALUE, got {pair!r}", EXIT_CONFIG)
+        extra[name.strip()] = value
     database = _database(db_url)
     level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
     click.echo(f"hiwatch: crawling {', '.join(sites) or 'all enabled sites'} for {window} into {database.url}"
                + (f" (replay of {', '.join(replay_dirs)})" if replay_dirs else ""), err=True)
-    result = run_crawl(database, sources, window, list(sites) or None, list(replay_dirs), replay_log, polite,
-                       refresh, sources_file, level, log_file)
+    from crawler.lock import LockHeld
+
+    try:
+        result = run_crawl(database, sources, window, list(sites) or None, list(replay_dirs), replay_log, polite,
+                           refresh, sources_file, level, log_file, extra)
+    except LockHeld as exc:
+        _fail(f"{exc}; not starting a second crawl", EXIT_LOCKED)
     print_crawl_summary(database, result)
-    if result.status == "failed" or result.silent_sources:
+    if result.status in ("failed", "interrupted") or result.silent_sources:
         sys.exit(1)
 
 

@@ -11,6 +11,7 @@ from scrapy.settings import Settings
 
 from crawler.config import SourcesFile
 from crawler.db import Database
+from crawler.lock import DatabaseLock, close_stale_runs
 from crawler.replay import ReplayServer
 from crawler.runs import finish_run, run_status, start_run
 from crawler.window import Window
@@ -62,11 +63,21 @@ def run_crawl(database: Database, sources: SourcesFile, window: Window, site_nam
               refresh: bool = False, sources_file: str | None = None, log_level: str = "WARNING",
               log_file: str | None = None, extra_settings: dict | None = None) -> CrawlResult:
     """Crawl in this process (Scrapy's reactor runs once per process: call from a fresh process each time)."""
-    from spiders.source import spider_for
-
     selected = [sources.get(name) for name in site_names] if site_names else sources.enabled()
     if polite is None:
         polite = not replay_dirs  # a replay talks to 127.0.0.1 only
+    with DatabaseLock(database, "crawl"):  # raises LockHeld at once if another crawl of this database runs
+        stale = close_stale_runs(database)
+        if stale:
+            log.warning("%d earlier run(s) had been left running (killed?); marked interrupted", stale)
+        return _crawl_locked(database, sources, selected, window, site_names, replay_dirs, replay_log, polite,
+                             refresh, sources_file, log_level, log_file, extra_settings)
+
+
+def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, replay_log, polite, refresh,
+                  sources_file, log_level, log_file, extra_settings) -> CrawlResult:
+    from spiders.source import spider_for
+
     run_id = start_run(database, window, [s.name for s in selected],
                        {"sites": site_names, "replay": [str(d) for d in replay_dirs], "refresh": refresh})
     server = ReplayServer(list(replay_dirs), log_path=replay_log).start() if replay_dirs else None

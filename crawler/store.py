@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from crawler.article import Extracted
 from crawler.db import Database
-from crawler.db.models import Article, RawPage
+from crawler.db.models import Article, DiscoveryPage, RawPage
 from crawler.window import now_utc
 
 
@@ -95,3 +95,16 @@ def store(database: Database, url: str, extracted: Extracted, site: str, pages: 
 
 def raw_html(page: RawPage) -> bytes:
     return gzip.decompress(page.html_gz)
+
+
+def discovery_validators(database: Database, url: str) -> DiscoveryPage | None:
+    """What we know of a discovery page from the last run: ETag, Last-Modified and the links it held."""
+    with database.session() as session:
+        return session.get(DiscoveryPage, url)
+
+
+def save_discovery(database: Database, url: str, source: str, etag: str | None, last_modified: str | None,
+                   links: list[str]) -> None:
+    with database.session() as session:
+        session.merge(DiscoveryPage(url=url, source=source, etag=etag, last_modified=last_modified, links=links,
+                                    fetched_at=now_utc()))

@@ -15,7 +15,7 @@ from crawler.config import (EpaperDiscovery, FeedDiscovery, JsonDiscovery, ListD
 from crawler.db import connect
 from crawler.decode import decode
 from crawler.runs import SourceLedger, finish_run, start_run
-from crawler.store import FetchedPage, known_urls
+from crawler.store import FetchedPage, discovery_validators, known_urls, save_discovery
 from crawler.urls import canonical, day_tokens, fill_template, links_in, matches, url_date
 from crawler.window import Window, today_shanghai
 
@@ -61,12 +61,21 @@ class SourceSpider(scrapy.Spider):
         self.logger.info("%s: %s", self.source.name, dict(self.ledger.counts))
 
     # ---- requests -------------------------------------------------------------------------------------------
-    def _request(self, url: str, callback, **meta) -> scrapy.Request:
+    def _request(self, url: str, callback, conditional: bool = False, **meta) -> scrapy.Request:
+        """A request with our errback; `conditional` discovery pages carry the validators of their last fetch."""
         request_meta = {"hiwatch_kind": "discovery", **meta}
+        headers = dict(self.source.headers)
         if self.source.js:
             request_meta["playwright"] = True
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=request_meta,
-                              headers=self.source.headers or None)
+        if conditional and not self.refresh:
+            known = discovery_validators(self.database, canonical(url))
+            if known is not None:
+                if known.etag:
+                    headers["If-None-Match"] = known.etag
+                if known.last_modified:
+                    headers["If-Modified-Since"] = known.last_modified
+                request_meta["handle_httpstatus_list"] = [*request_meta.get("handle_httpstatus_list", []), 304]
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=request_meta, headers=headers or None)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for entry in self.source.discovery:
@@ -76,10 +85,10 @@ class SourceSpider(scrapy.Spider):
     def _discovery_requests(self, entry) -> Iterable[scrapy.Request]:
         if isinstance(entry, ListDiscovery):
             for url in entry.urls:
-                yield self._request(url, self.parse_listing, entry=entry, page=1, first_url=url)
+                yield self._request(url, self.parse_listing, True, entry=entry, page=1, first_url=url)
         elif isinstance(entry, JsonDiscovery):
             for url in entry.urls:
-                yield self._request(url, self.parse_listing, entry=entry, page=1, first_url=url)
+                yield self._request(url, self.parse_listing, True, entry=entry, page=1, first_url=url)
             if entry.from_page:
                 yield self._request(entry.from_page, self.parse_locator, entry=entry)
         elif isinstance(entry, FeedDiscovery):
@@ -92,18 +101,34 @@ class SourceSpider(scrapy.Spider):
     def _text(self, response: Response) -> str:
         return decode(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))[0]
 
+    def _discovery_links(self, response: Response) -> list[str]:
+        """The links of a discovery page; on 304 Not Modified, the links it held when last fetched."""
+        if response.status == 304:
+            known = discovery_validators(self.database, canonical(response.url))
+            return list(known.links) if known else []
+        links = links_in(self._text(response), response.url)
+        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        if etag or modified:
+            save_discovery(self.database, canonical(response.url), self.source.name,
+                           etag.decode("latin-1") if etag else None, modified.decode("latin-1") if modified else None,
+                           links)
+        return links
+
     def parse_listing(self, response: Response):
         """A list page or JSON list: follow its article links; page on while it still holds fresh links."""
         entry, page = response.meta["entry"], response.meta["page"]
+        if response.status == 404:  # only follow-on pages accept 404: the list ended before max_pages
+            self.logger.debug("%s: %s does not exist; the list ends at page %d", self.source.name, response.url, page - 1)
+            return
         self.ledger.incr("discovery_pages")
-        fresh, requests = self._follow_articles(links_in(self._text(response), response.url), response.url)
+        fresh, requests = self._follow_articles(self._discovery_links(response), response.url)
         yield from requests
         paginate = getattr(entry, "paginate", None)
         if paginate and page < paginate.max_pages and fresh:
             number = paginate.first + page - 1
             next_url = urljoin(response.meta["first_url"], paginate.template.format(n=number))
-            yield self._request(next_url, self.parse_listing, entry=entry, page=page + 1,
-                                first_url=response.meta["first_url"])
+            yield self._request(next_url, self.parse_listing, True, entry=entry, page=page + 1,
+                                first_url=response.meta["first_url"], handle_httpstatus_list=[404])
         elif paginate and not fresh:
             self.logger.debug("%s: no link newer than the window on %s; paging stops", self.source.name, response.url)
 
@@ -116,7 +141,7 @@ class SourceSpider(scrapy.Spider):
         if not found:
             self.ledger.fail(response.url, "error", f"no JSON list matching {entry.url_pattern!r} on the page")
         for url in found:
-            yield self._request(url, self.parse_listing, entry=entry, page=1, first_url=url)
+            yield self._request(url, self.parse_listing, True, entry=entry, page=1, first_url=url)
         _, requests = self._follow_articles(links_in(text, response.url), response.url)
         yield from requests
 
@@ -144,9 +169,8 @@ class SourceSpider(scrapy.Spider):
                 yield self._issue_request(entry, day, 0)
 
     def _issue_request(self, entry: EpaperDiscovery, day, template: int) -> scrapy.Request:
-        request = self._request(fill_template(entry.issue_urls[template], day), self.parse_issue, entry=entry,
-                                day=day, template=template, handle_httpstatus_list=[404])
-        return request
+        return self._request(fill_template(entry.issue_urls[template], day), self.parse_issue, True, entry=entry,
+                             day=day, template=template, handle_httpstatus_list=[404])
 
     def parse_period(self, response: Response):
         """period.js (or any page) listing the dates that have an issue."""
@@ -169,13 +193,13 @@ class SourceSpider(scrapy.Spider):
                 self.logger.info("%s: no issue found for %s under any template", self.source.name, day)
             return
         self.ledger.incr("discovery_pages")
-        links = links_in(self._text(response), response.url)
+        links = self._discovery_links(response)
         if entry.page_pattern:
             tokens = day_tokens(day)
             for url in links:
                 if re.search(entry.page_pattern, url) and any(t in url for t in tokens) and url != response.url:
-                    yield self._request(url, self.parse_issue, entry=entry, day=day, template=template, is_page=True,
-                                        handle_httpstatus_list=[404])
+                    yield self._request(url, self.parse_issue, True, entry=entry, day=day, template=template,
+                                        is_page=True, handle_httpstatus_list=[404])
         _, requests = self._follow_articles(links, response.url)
         yield from requests
 
