@@ -153,6 +153,68 @@ def extract(file, url, sources_file) -> None:
     click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
 
 
+@main.command()
+@click.option("--since", metavar="DATE", help="Only articles published on or after DATE (Asia/Shanghai).")
+@click.option("--site", metavar="NAME", help="Only this site.")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@db_option
+@sources_option
+def reextract(since, site, dry_run, db_url, sources_file) -> None:
+    """Run extraction again on the stored raw HTML (no network) and report what changed."""
+    from crawler.reextract import reextract as run_reextract
+    from crawler.window import parse_day
+
+    loaded = _sources(sources_file)
+    try:
+        since_day = parse_day(since) if since else None
+    except ValueError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    report = run_reextract(_database(db_url), loaded, since_day, site, dry_run)
+    verb = "would change" if dry_run else "changed"
+    click.echo(f"re-extracted {report.examined} articles: {report.changed} {verb}, {report.unchanged} unchanged, "
+               f"{report.failed} kept (new extraction found no body)")
+    for name, count in report.fields.most_common():
+        click.echo(f"  {name}: {count}")
+    for article_id, url, name, old, new in report.examples:
+        click.echo(f"  #{article_id} {name}: {old!r} → {new!r}  {url}")
+
+
+@main.command()
+@click.argument("url")
+@click.option("--source-name", metavar="NAME", help="The 来源 to print (default: the site's label, else the host).")
+@click.option("--replay", "replay_dir", type=click.Path(exists=True, file_okay=False),
+              help="Fetch from this replay directory instead of the live site.")
+@db_option
+@sources_option
+def add(url, source_name, replay_dir, db_url, sources_file) -> None:
+    """Fetch and store one article an analyst found elsewhere (kept whatever its date)."""
+    from crawler.add import AddError, add_url
+    from crawler.replay import ReplayServer
+
+    loaded, database = _sources(sources_file), _database(db_url)
+    server = ReplayServer([replay_dir]).start() if replay_dir else None
+    try:
+        added = add_url(database, loaded, url, source_name, server.url if server else None)
+    except AddError as exc:
+        _fail(str(exc), 1)
+    finally:
+        if server:
+            server.stop()
+    when = added.published_at.isoformat() if added.published_at else "no date found"
+    click.echo(f"{'added' if added.created else 'updated'} #{added.article_id} [{added.source_name}] {when} "
+               f"{added.title}")
+
+
+@main.command()
+@db_option
+@sources_option
+def status(db_url, sources_file) -> None:
+    """When the last successful crawl was, and which sources found nothing lately."""
+    from crawler.report import print_status
+
+    sys.exit(print_status(_database(db_url), _sources(sources_file)))
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

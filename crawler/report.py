@@ -84,3 +84,36 @@ def print_runs(database: Database, last: int, as_json: bool) -> None:
 def article_count(database: Database) -> int:
     with database.session() as session:
         return session.scalar(select(func.count(Article.id))) or 0
+
+
+def status_data(database: Database, sources, lookback: int = 3) -> dict:
+    """Last successful run, the last run, and enabled sources with no article link in their recent runs."""
+    with database.session() as session:
+        last = session.scalars(select(Run).where(Run.kind == "crawl").order_by(Run.id.desc()).limit(1)).first()
+        good = session.scalars(select(Run).where(Run.kind == "crawl", Run.status.in_(("ok", "partial")))
+                               .order_by(Run.id.desc()).limit(1)).first()
+        silent = []
+        for source in sources.enabled():
+            rows = session.execute(select(RunSource.links_found, RunSource.stored).join(Run)
+                                   .where(RunSource.source == source.name)
+                                   .order_by(RunSource.run_id.desc()).limit(lookback)).all()
+            if source.expect_articles and rows and all(links == 0 for links, _ in rows):
+                silent.append(source.name)
+        never = [s.name for s in sources.enabled() if not session.scalar(
+            select(func.count(RunSource.id)).where(RunSource.source == s.name))]
+    return {"last_run": {"id": last.id, "status": last.status, "started_at": last.started_at.isoformat()} if last else None,
+            "last_success": good.finished_at.isoformat() if good and good.finished_at else None,
+            "silent_sources": silent, "never_crawled": never}
+
+
+def print_status(database: Database, sources) -> int:
+    """Print the status; return 1 when something needs the operator (no successful run, silent sources)."""
+    data = status_data(database, sources)
+    last = data["last_run"]
+    console.print(f"last run: {'#%d %s, started %s' % (last['id'], last['status'], last['started_at'][:16]) if last else 'none'}")
+    console.print(f"last successful run finished: {data['last_success'] or 'never'}")
+    if data["silent_sources"]:
+        console.print(f"[red]found no article link in their last runs: {', '.join(data['silent_sources'])}[/red]")
+    if data["never_crawled"]:
+        console.print(f"never crawled: {', '.join(data['never_crawled'])}")
+    return 0 if data["last_success"] and not data["silent_sources"] else 1
