@@ -215,6 +215,37 @@ def status(db_url, sources_file) -> None:
     sys.exit(print_status(_database(db_url), _sources(sources_file)))
 
 
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.option("--at", "crawl_at", default="02:30", show_default=True, help="Nightly crawl time (Asia/Shanghai).")
+@click.option("--digest-at", metavar="'fri HH:MM'", help="Also build the Friday issue at this time.")
+@click.option("--digest-dir", default="out", show_default=True, help="Where the Friday build writes the issue.")
+@click.option("--grace", default=6 * 3600, show_default=True, help="Seconds a missed run may still start late.")
+@click.argument("crawl_args", nargs=-1, type=click.UNPROCESSED)
+def schedule(crawl_at, digest_at, digest_dir, grace, crawl_args) -> None:
+    """Run the nightly crawl (and optionally the Friday build) in the foreground, for systemd or a container.
+
+    Extra arguments go to every `hiwatch crawl` (e.g. -- --db postgresql://…). Each job is a fresh subprocess.
+    """
+    from crawler.logs import attach_file_log
+    from crawler.schedule import ScheduleConfig, build_scheduler
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
+    attach_file_log()
+    passthrough = [a for a in crawl_args if a != "--"]
+    digest_args = [a for i, a in enumerate(passthrough) if a == "--db" or (i and passthrough[i - 1] == "--db")]
+    try:
+        scheduler = build_scheduler(ScheduleConfig(crawl_at, digest_at, digest_dir, grace, passthrough, digest_args))
+    except ValueError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    for job in scheduler.get_jobs():
+        click.echo(f"scheduled: {job.name}")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("scheduler stopped")
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""

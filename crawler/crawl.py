@@ -12,6 +12,7 @@ from scrapy.settings import Settings
 from crawler.config import SourcesFile
 from crawler.db import Database
 from crawler.lock import DatabaseLock, close_stale_runs
+from crawler.logs import attach_file_log
 from crawler.replay import ReplayServer
 from crawler.runs import finish_run, run_status, start_run
 from crawler.window import Window
@@ -87,6 +88,7 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
                                    sources_file, server.url if server else None, polite, log_level, log_file,
                                    extra_settings)
         process = CrawlerProcess(settings)
+        attach_file_log()  # after Scrapy configured logging: warnings and errors also go to var/log/hiwatch.log
         for source in selected:
             process.crawl(spider_for(source), window=window, refresh=refresh)
         crawlers = list(process.crawlers)

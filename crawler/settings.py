@@ -38,6 +38,9 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
+EXTENSIONS = {"crawler.progress.Progress": 500}
+HIWATCH_PROGRESS = True  # a progress line on stderr when it is a terminal
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
