@@ -1,0 +1,251 @@
+"""Relevance for health informatization: a lexicon score on two axes (卫生健康 × 信息化) that explains itself."""
+from __future__ import annotations
+
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LEXICON = REPO_ROOT / "config" / "lexicon.yaml"
+AXES = ("health", "informatization", "both")
+
+
+class LexiconError(Exception):
+    """A lexicon file that cannot be used; the message names the file, line and field."""
+
+
+class Terms(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    health: dict[str, float] = Field(min_length=1)
+    informatization: dict[str, float] = Field(min_length=1)
+    both: dict[str, float] = {}
+
+    @field_validator("health", "informatization", "both", mode="before")
+    @classmethod
+    def _mapping(cls, value):
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ValueError("expected a mapping of term: weight")
+        return value
+
+    @field_validator("health", "informatization", "both")
+    @classmethod
+    def _positive(cls, value: dict[str, float]) -> dict[str, float]:
+        for term, weight in value.items():
+            if not str(term).strip():
+                raise ValueError("empty term")
+            if weight <= 0:
+                raise ValueError(f"weight of {term!r} must be > 0 (got {weight})")
+        return value
+
+    @model_validator(mode="after")
+    def _each_term_once(self) -> "Terms":
+        seen: dict[str, str] = {}
+        for axis in AXES:
+            for term in getattr(self, axis):
+                if term in seen:
+                    raise ValueError(f"term {term!r} is listed under both {seen[term]!r} and {axis!r}")
+                seen[term] = axis
+        return self
+
+
+class Lexicon(BaseModel):
+    """The validated lexicon file."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int = 1
+    threshold: float = Field(6.0, ge=0)
+    min_health: float = Field(2.0, ge=0)
+    min_informatization: float = Field(2.0, ge=0)
+    title_weight: float = Field(3, ge=0)
+    body_cap: int = Field(3, ge=1)
+    focus_share: float = Field(0.4, gt=0, le=1)
+    terms: Terms
+    exclude: dict[str, float] = {}
+
+    @field_validator("exclude", mode="before")
+    @classmethod
+    def _exclude_mapping(cls, value):
+        return {} if value is None else value
+
+    def axis_of(self) -> dict[str, tuple[str, float]]:
+        return {term: (axis, weight) for axis in AXES for term, weight in getattr(self.terms, axis).items()}
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        return _compile(tuple(sorted(set(self.axis_of()) | set(self.exclude), key=lambda t: (-len(t), t))))
+
+
+@lru_cache(maxsize=32)
+def _compile(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """One alternation, longest term first, so each stretch of text counts for its longest term only."""
+    parts = []
+    for term in terms:
+        escaped = re.escape(term)
+        if term.isascii() and term[:1].isalnum():
+            escaped = rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])"
+        parts.append(escaped)
+    return re.compile("|".join(parts))
+
+
+@dataclass
+class TermHit:
+    term: str
+    axis: str  # health|informatization|both|exclude
+    title_hits: int
+    body_hits: int
+    points: float
+
+    def label(self) -> str:
+        where = []
+        if self.title_hits:
+            where.append("title")
+        if self.body_hits:
+            where.append(f"body×{self.body_hits}")
+        return f"{self.term} ({', '.join(where)}) {self.points:+g}"
+
+
+@dataclass
+class Relevance:
+    """score = sqrt(health × informatization); terms are the matched terms, strongest first."""
+
+    score: float
+    terms: list[str]
+    relevant: bool
+    health: float = 0.0
+    informatization: float = 0.0
+    focus: float = 1.0
+    hits: list[TermHit] = field(default_factory=list)
+
+    def explain(self) -> str:
+        head = (f"score {self.score:g} = sqrt(health {self.health:g} × informatization {self.informatization:g})"
+                f" × focus {self.focus:g} → {'relevant' if self.relevant else 'not relevant'}")
+        return "\n".join([head] + ["  " + hit.label() for hit in self.hits])
+
+
+def lexicon_path(path: str | os.PathLike | None = None) -> Path:
+    return Path(path or os.environ.get("HIWATCH_LEXICON") or DEFAULT_LEXICON)
+
+
+def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
+    """The 1-based line of a key path in a composed YAML document, as deep as the path exists."""
+    line = None
+    for part in loc:
+        if not isinstance(node, yaml.MappingNode):
+            break
+        for key_node, value_node in node.value:
+            if key_node.value == str(part):
+                line, node = key_node.start_mark.line + 1, value_node
+                break
+        else:
+            break
+    return line
+
+
+def parse_lexicon(text: str, name: str = "<lexicon>") -> Lexicon:
+    """Validate lexicon YAML text; raise LexiconError naming file, line and field on any problem."""
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark else ""
+        raise LexiconError(f"{name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise LexiconError(f"{name}: expected a mapping with `terms:` (health, informatization, both)")
+    try:
+        return Lexicon.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            line = _line_of(node, loc)
+            field_name = ".".join(str(p) for p in loc) or "(file)"
+            problems.append(f"{name}{':' + str(line) if line else ''}: field {field_name}: {err['msg']}")
+        raise LexiconError("\n".join(problems)) from None
+
+
+def load_lexicon(path: str | os.PathLike | None = None) -> Lexicon:
+    """Load config/lexicon.yaml (or `path`, or $HIWATCH_LEXICON), validated."""
+    file = lexicon_path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LexiconError(f"{file}: cannot read: {exc}") from None
+    return parse_lexicon(text, str(file))
+
+
+_DEFAULT: Lexicon | None = None
+
+
+def default_lexicon() -> Lexicon:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = load_lexicon()
+    return _DEFAULT
+
+
+def _count(pattern: re.Pattern[str], text: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for match in pattern.finditer(text or ""):
+        counts[match.group(0)] = counts.get(match.group(0), 0) + 1
+    return counts
+
+
+def score(title: str, body: str, lexicon: Lexicon | None = None) -> Relevance:
+    """Score an article: matched terms (title hits weigh `title_weight`, body hits capped), two axes, one number."""
+    lexicon = lexicon or default_lexicon()
+    pattern = lexicon.pattern
+    title_counts, body_counts = _count(pattern, title), _count(pattern, body)
+    axes = lexicon.axis_of()
+    health = info = penalty = 0.0
+    hits: list[TermHit] = []
+    for term in sorted(set(title_counts) | set(body_counts)):
+        in_title, in_body = title_counts.get(term, 0), body_counts.get(term, 0)
+        if term in lexicon.exclude:
+            points = -lexicon.exclude[term]
+            penalty += -points
+            hits.append(TermHit(term, "exclude", in_title, in_body, points))
+            continue
+        axis, weight = axes[term]
+        points = weight * ((lexicon.title_weight if in_title else 0) + min(in_body, lexicon.body_cap))
+        if axis in ("health", "both"):
+            health += points
+        if axis in ("informatization", "both"):
+            info += points
+        hits.append(TermHit(term, axis, in_title, in_body, points))
+    focus = _focus(pattern, axes, title, body, lexicon.focus_share)
+    value = max(0.0, math.sqrt(health * info) * focus - penalty)
+    value = round(value, 1)
+    hits.sort(key=lambda h: (-abs(h.points), h.term))
+    relevant = (value >= lexicon.threshold and health >= lexicon.min_health
+                and info >= lexicon.min_informatization)
+    return Relevance(score=value, terms=[h.term for h in hits], relevant=relevant,
+                     health=round(health, 2), informatization=round(info, 2), focus=focus, hits=hits)
+
+
+def _is_health(term: str, axes: dict[str, tuple[str, float]]) -> bool:
+    return term in axes and axes[term][0] in ("health", "both")
+
+
+def _focus(pattern: re.Pattern[str], axes: dict, title: str, body: str, focus_share: float) -> float:
+    """1 when the title speaks of health; else the share of paragraphs that do, relative to `focus_share`.
+
+    A long piece on, say, a city's digital governance with one paragraph on its 互联网医院 is not the 周报's topic.
+    """
+    if any(_is_health(m.group(0), axes) for m in pattern.finditer(title or "")):
+        return 1.0
+    paragraphs = [p for p in (body or "").split("\n") if p.strip()]
+    if not paragraphs:
+        return 0.0
+    health_paragraphs = sum(1 for p in paragraphs if any(_is_health(m.group(0), axes) for m in pattern.finditer(p)))
+    return round(min(1.0, health_paragraphs / len(paragraphs) / focus_share), 2)
