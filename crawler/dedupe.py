@@ -1,0 +1,109 @@
+"""Near-duplicate detection: the same story syndicated across sites forms one cluster (MinHash, deterministic).
+
+Signatures are pure functions of the text: NFKC, only letters and digits kept (punctuation and spaces differ
+between a newspaper page and its web reprint), character 4-grams as shingles, MinHash with a fixed seed and
+number of permutations (datasketch's default SHA-1 based hash, so the same text gives the same bytes on every
+run and machine). `assign_cluster` compares a new or updated article with stored articles published within
+±7 days and gives the whole cluster the id of its earliest article.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+from datasketch import MinHash
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from crawler.db.models import Article
+
+NUM_PERM = 128
+SEED = 20240524
+SHINGLE = 4
+THRESHOLD = 0.5  # estimated Jaccard similarity at or above which two articles are the same story
+NEARBY = timedelta(days=7)
+_KEEP = re.compile(r"[^\w]|_", re.UNICODE)
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower case, letters and digits only (CJK included)."""
+    return _KEEP.sub("", unicodedata.normalize("NFKC", text or "").lower())
+
+
+def shingles(text: str, k: int = SHINGLE) -> set[str]:
+    flat = normalise(text)
+    if len(flat) <= k:
+        return {flat} if flat else set()
+    return {flat[i:i + k] for i in range(len(flat) - k + 1)}
+
+
+def content_hash(title: str, body: str) -> str:
+    """SHA-1 of the normalised body (the title is used only when the body is empty): exact-duplicate text."""
+    return hashlib.sha1(normalise(body or title).encode("utf-8")).hexdigest()
+
+
+def minhash(title: str, body: str) -> MinHash:
+    sig = MinHash(num_perm=NUM_PERM, seed=SEED)
+    sig.update_batch([s.encode("utf-8") for s in sorted(shingles(f"{title}\n{body}"))])
+    return sig
+
+
+def signature(title: str, body: str) -> bytes:
+    """The MinHash values as bytes (little-endian uint32 × NUM_PERM), as stored in articles.minhash."""
+    return minhash(title, body).hashvalues.astype("<u4").tobytes()
+
+
+def similarity(a: bytes | None, b: bytes | None) -> float:
+    """Estimated Jaccard similarity of two stored signatures (0 when either is missing or of another size)."""
+    if not a or not b or len(a) != len(b):
+        return 0.0
+    return float(np.mean(np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4")))
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """Aware UTC (SQLite hands back naive datetimes holding the UTC wall time)."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _order_key(article: Article):
+    moment = as_utc(article.published_at or article.fetched_at)
+    return (moment.timestamp() if moment else float("inf"), article.id)
+
+
+def assign_cluster(session: Session, article: Article, threshold: float = THRESHOLD) -> None:
+    """Set content_hash, minhash and cluster_id of `article` (flushed, so it has an id) against stored articles.
+
+    Compares only with articles published within ±7 days (cheap enough for the store pipeline's transaction).
+    Clusters merge when an article links two of them; every member's cluster_id becomes the id of the earliest
+    member (published_at, then id).
+    """
+    if article.id is None:
+        session.flush()
+    article.content_hash = content_hash(article.title, article.body)
+    article.minhash = signature(article.title, article.body)
+    moment = as_utc(article.published_at or article.fetched_at)
+    query = select(Article).where(Article.id != article.id, Article.minhash.is_not(None))
+    if moment is not None:
+        query = query.where(or_(Article.published_at.between(moment - NEARBY, moment + NEARBY),
+                                Article.published_at.is_(None)))
+    matched_clusters: set[int] = set()
+    for other in session.scalars(query):
+        if other.content_hash == article.content_hash or similarity(other.minhash, article.minhash) >= threshold:
+            matched_clusters.add(other.cluster_id if other.cluster_id is not None else other.id)
+    if article.cluster_id is not None and article.cluster_id != article.id:
+        matched_clusters.add(article.cluster_id)  # an update keeps its old companions
+    members = [article]
+    if matched_clusters:
+        members += list(session.scalars(select(Article).where(
+            Article.id != article.id,
+            or_(Article.cluster_id.in_(matched_clusters), Article.id.in_(matched_clusters)))))
+    earliest = min(members, key=_order_key)
+    ids = [m.id for m in members]
+    session.execute(update(Article).where(Article.id.in_(ids)).values(cluster_id=earliest.id)
+                    .execution_options(synchronize_session="fetch"))
+    article.cluster_id = earliest.id

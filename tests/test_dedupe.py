@@ -1,0 +1,83 @@
+"""Near-duplicates: the 重庆日报 page and its 人民网 reprint form one cluster; signatures are deterministic."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from crawler.db.models import Article
+from crawler.dedupe import assign_cluster, content_hash, signature, similarity
+from crawler.digest.parse import parse_issue
+
+NOW = datetime(2025, 9, 1, tzinfo=timezone.utc)
+
+
+def _seed_pair(seeds: Path) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(title, body) of 000's first article (人民网) and of the same story on the 重庆日报 page (001)."""
+    issue = parse_issue(next(seeds.glob("000_*.txt")).read_text(encoding="utf-8"))
+    people = (issue.items[0].title, "\n".join(issue.items[0].body))
+    page = next(seeds.glob("001_*.txt")).read_text(encoding="utf-8")
+    start = page.index("# 医检互认数字化改革惠及百姓")
+    end = page.index("【 AI+产业新动能 】")  # the next story on the page
+    return people, ("医检互认数字化改革惠及百姓", page[start:end])
+
+
+def _article(url: str, title: str, body: str, source: str, published: datetime) -> Article:
+    return Article(url=url, site="test", source_name=source, title=title, body=body, published_at=published,
+                   fetched_at=NOW, updated_at=NOW)
+
+
+def test_signature_is_deterministic_and_sized():
+    first, second = signature("标题", "正文内容" * 20), signature("标题", "正文内容" * 20)
+    assert first == second and len(first) == 128 * 4
+    assert similarity(first, second) == 1.0
+    assert content_hash("t", "同一正文。") == content_hash("t", "同一 正文")  # punctuation and spaces do not count
+
+
+def test_syndicated_story_is_near_duplicate_and_others_are_not(seeds):
+    (t1, b1), (t2, b2) = _seed_pair(seeds)
+    issue = parse_issue(next(seeds.glob("000_*.txt")).read_text(encoding="utf-8"))
+    other = issue.items[1]
+    assert similarity(signature(t1, b1), signature(t2, b2)) >= 0.8
+    assert similarity(signature(t1, b1), signature(other.title, "\n".join(other.body))) < 0.1
+
+
+def test_assign_cluster_groups_copies_under_the_earliest(db, seeds):
+    (t1, b1), (t2, b2) = _seed_pair(seeds)
+    day = datetime(2025, 8, 31, tzinfo=timezone.utc)
+    with db.session() as session:
+        reprint = _article("http://cq.people.com.cn/n2/2025/0831/c1.html", t1, b1, "人民网", day + timedelta(hours=3))
+        session.add(reprint)
+        session.flush()
+        assign_cluster(session, reprint)
+        assert reprint.cluster_id == reprint.id
+        unrelated = _article("http://example.com/other", "别的新闻", "完全不同的内容，讲的是另一件事。" * 10, "光明网", day)
+        session.add(unrelated)
+        session.flush()
+        assign_cluster(session, unrelated)
+        assert unrelated.cluster_id == unrelated.id
+        # the newspaper's own page, published earlier, arrives later: the whole cluster takes its id
+        paper = _article("https://app.cqrb.cn/epaper/x.html", t2, b2, "重庆日报", day)
+        session.add(paper)
+        session.flush()
+        assign_cluster(session, paper)
+        ids = (reprint.id, unrelated.id, paper.id)
+    with db.session() as session:
+        reprint, unrelated, paper = (session.get(Article, i) for i in ids)
+        assert paper.cluster_id == paper.id
+        assert reprint.cluster_id == paper.id
+        assert unrelated.cluster_id == unrelated.id
+        assert reprint.minhash and paper.content_hash and len(paper.content_hash) == 40
+
+
+def test_copies_far_apart_in_time_are_not_compared(db):
+    body = "医检互认数字化改革惠及百姓，患者检查结果在医疗机构间共享。" * 5
+    with db.session() as session:
+        old = _article("http://a.example/1", "同一篇", body, "人民网", NOW - timedelta(days=30))
+        session.add(old)
+        session.flush()
+        assign_cluster(session, old)
+        new = _article("http://b.example/1", "同一篇", body, "光明网", NOW)
+        session.add(new)
+        session.flush()
+        assign_cluster(session, new)
+        assert new.cluster_id == new.id
