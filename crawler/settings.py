@@ -25,6 +25,11 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 
 # Failures: retry transient errors a few times; 403/405 mean "blocked" and are never retried.
 RETRY_ENABLED = True
+DOWNLOADER_MIDDLEWARES = {  # RetryMiddleware replaced by one that honours Retry-After (429/503)
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+}
+HIWATCH_RETRY_AFTER_MAX = 120  # seconds; a server asking for longer is recorded, not waited for
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 DOWNLOAD_TIMEOUT = 30

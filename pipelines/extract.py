@@ -5,6 +5,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.extract import extract
 from crawler.pool import run_in_pool
+from crawler.sniff import binary_kind
 
 
 class ExtractPipeline:
@@ -20,6 +21,11 @@ class ExtractPipeline:
         spider = self.crawler.spider
         first, *more = item["pages"]
         content_type = (first.headers or {}).get("Content-Type")
+        kind = binary_kind(first.body)
+        if kind:
+            spider.ledger.fail(item["url"], "error", f"not HTML: the response is binary ({kind}), no article body",
+                               first.status)
+            raise DropItem(f"{item['url']}: binary content ({kind})")
         extracted = await run_in_pool(extract, first.body, item["url"], spider.source.rules, content_type,
                                       more_pages=[(page.body, page.url) for page in more], workers=self.workers)
         extracted.source_name = spider.source.label_for(item["url"])

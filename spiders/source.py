@@ -61,7 +61,8 @@ class SourceSpider(scrapy.Spider):
         self.logger.info("%s: %s", self.source.name, dict(self.ledger.counts))
 
     # ---- requests -------------------------------------------------------------------------------------------
-    def _request(self, url: str, callback, conditional: bool = False, **meta) -> scrapy.Request:
+    def _request(self, url: str, callback, conditional: bool = False, dont_filter: bool = False,
+                 **meta) -> scrapy.Request:
         """A request with our errback; `conditional` discovery pages carry the validators of their last fetch."""
         request_meta = {"hiwatch_kind": "discovery", **meta}
         headers = dict(self.source.headers)
@@ -75,7 +76,8 @@ class SourceSpider(scrapy.Spider):
                 if known.last_modified:
                     headers["If-Modified-Since"] = known.last_modified
                 request_meta["handle_httpstatus_list"] = [*request_meta.get("handle_httpstatus_list", []), 304]
-        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=request_meta, headers=headers or None)
+        return scrapy.Request(url, callback=callback, errback=self.on_error, meta=request_meta, headers=headers or None,
+                              dont_filter=dont_filter)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for entry in self.source.discovery:
@@ -231,8 +233,10 @@ class SourceSpider(scrapy.Spider):
             if self._backing_off(url):
                 self.ledger.fail(url, "blocked", "not requested: the host blocked us repeatedly in this run")
                 continue
-            request = self._request(url, self.parse_article, hiwatch_kind="article", article_url=url, url_date=day,
-                                    found_on=found_on, pages=[])
+            # dont_filter: links are de-duplicated above; a redirect loop must run into REDIRECT_MAX_TIMES
+            # (and be recorded) instead of vanishing in the dupefilter
+            request = self._request(url, self.parse_article, dont_filter=True, hiwatch_kind="article",
+                                    article_url=url, url_date=day, found_on=found_on, pages=[])
             requests.append(request)
         return fresh, requests
 
@@ -279,9 +283,13 @@ class SourceSpider(scrapy.Spider):
         url = request.meta.get("article_url") or request.url
         if failure.check(HttpError):
             status = failure.value.response.status
+            wait = request.meta.get("hiwatch_retry_after")
             if status in BLOCKED_STATUSES:
                 self.note_blocked(request.url)
                 self.ledger.fail(url, "blocked", f"HTTP {status}: blocked by the site", status)
+            elif wait:
+                self.ledger.fail(url, "error", f"HTTP {status}: the server asked to retry after {wait:.0f} s; "
+                                               "left for the next run", status)
             else:
                 self.ledger.fail(url, "error", f"HTTP {status}", status)
         elif failure.check(IgnoreRequest):
@@ -291,8 +299,25 @@ class SourceSpider(scrapy.Spider):
             else:
                 self.ledger.fail(url, "error", f"ignored: {reason}")
         else:
-            self.ledger.fail(url, "error", f"{failure.type.__name__}: {failure.getErrorMessage()}"[:500])
+            self.ledger.fail(url, "error", describe_failure(failure, self.crawler.settings)[:500])
         self.logger.warning("%s: failed %s: %s", self.source.name, url, self.ledger.failures[-1].reason)
+
+
+def describe_failure(failure: Failure, settings) -> str:
+    """A reason an operator can act on, for network-level failures whose message is often empty."""
+    name, message = failure.type.__name__, failure.getErrorMessage().strip()
+    explained = {
+        "DownloadCancelledError": "download cancelled: the response exceeds DOWNLOAD_MAXSIZE "
+                                  f"({settings.getint('DOWNLOAD_MAXSIZE') // (1024 * 1024)} MB); not an article page",
+        "TimeoutError": f"timed out after {settings.getint('DOWNLOAD_TIMEOUT')} s",
+        "ResponseNeverReceived": "the connection closed before a response came (reset or refused mid-request)",
+        "ConnectionRefusedError": "connection refused",
+        "DNSLookupError": "DNS lookup failed", "CannotResolveHostError": "DNS lookup failed",
+        "ResponseFailed": "the response broke off (truncated body or reset connection)",
+    }.get(name)
+    if explained:
+        return f"{explained} [{name}{': ' + message if message else ''}]"
+    return f"{name}: {message}" if message else name
 
 
 def spider_for(source: Source) -> type[SourceSpider]:
