@@ -41,7 +41,7 @@ _AUTHOR_PATTERNS = [
     re.compile(r"[（(]\s*(?:总台\S{0,8}|央广网)?记者\s*(?P<name>[\u3400-\u9fff·、\s]{2,20})\s*[)）]"),
     re.compile(r"^.{0,16}?(?:频道|本报|本台|新华社|新华网)\s*(?:特约|实习|见习)?记者\s+(?P<name>[\u3400-\u9fff]{2,4}(?:[\s、][\u3400-\u9fff]{2,4}){0,3})$"),
 ]
-_NAME_CLEAN = re.compile(r"^(?:作者|记者|本报记者|责任编辑|责编|编辑|来源)\s*[:：]?\s*")
+_NAME_CLEAN = re.compile(r"^(?:作者|(?:本报|本台|本网|新华社)?(?:特约|实习|见习)?记者|责任编辑|责编|编辑|来源)\s*[:：]?\s*")
 _TITLE_SEP = re.compile(r"\s*(?:--|——|_|\s[-|｜]\s|-|\|)\s*")
 
 
@@ -77,7 +77,11 @@ def clean_name(text: str | None) -> str:
     if not text:
         return ""
     text = norm_space(text)
-    text = _NAME_CLEAN.sub("", text)
+    for _ in range(3):
+        stripped = _NAME_CLEAN.sub("", text)
+        if stripped == text:
+            break
+        text = stripped
     text = text.strip(" ()（）[]【】:：|｜/,，、.")
     return norm_space(text)
 
