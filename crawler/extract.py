@@ -598,7 +598,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
         result.warnings.append("no publish date found")
 
     reason = _blocked_reason(html)
-    if reason and (len(result.body) < 200 or len(html) < 20000):
+    if reason and cjk_count(result.body) < 200:
         result.blocked = reason
     elif cjk_count(result.body) + len(re.findall(r"[A-Za-z]", result.body)) // 4 < MIN_BODY_CHARS:
         result.blocked = "no article body"
