@@ -124,6 +124,63 @@ def sources_validate(file) -> None:
     click.echo(f"{sources_path(file)}: OK, {len(loaded.sources)} sites ({len(loaded.enabled())} enabled)")
 
 
+@sources.command("check")
+@click.option("--site", "sites", multiple=True, metavar="NAME", help="Check only this site (repeatable).")
+@click.option("--week", metavar="FRIDAY", help="Look for articles of this digest week (default: the last 7+ days).")
+@click.option("--replay", "replay_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="Check against a replay directory instead of the live sites.")
+@db_option
+@sources_option
+def sources_check(sites, week, replay_dirs, db_url, sources_file) -> None:
+    """The operator's canary: per site, fetch the discovery pages, count article links, extract one article.
+
+    Exits 1 when a site finds no article link, or its sample article lacks a body or a date.
+    """
+    from crawler.crawl import run_crawl
+    from crawler.lock import LockHeld
+
+    loaded = _sources(sources_file)
+    for name in sites:
+        try:
+            loaded.get(name)
+        except KeyError as exc:
+            _fail(str(exc.args[0]), EXIT_CONFIG)
+    window = _window(week, None, None, crawl=True)
+    try:
+        result = run_crawl(_database(db_url), loaded, window, list(sites) or None, list(replay_dirs),
+                           sources_file=sources_file, check=True)
+    except LockHeld as exc:
+        _fail(f"{exc}; try again when it has finished", EXIT_LOCKED)
+    healthy = True
+    for name, counts in sorted(result.per_source.items()):
+        sample = result.samples.get(name)
+        problems = []
+        if counts["links_found"] == 0:
+            problems.append("no article link found")
+        elif sample is None:
+            reasons = "; ".join(f.reason for f in result.failures.get(name, [])[:2]) or "no article could be fetched"
+            problems.append(f"sample article failed: {reasons}")
+        else:
+            if not sample.body:
+                problems.append("sample has no body")
+            if sample.published_at is None:
+                problems.append("sample has no date")
+        healthy = healthy and not problems
+        mark = click.style("FAIL", fg="red") if problems else click.style("ok  ", fg="green")
+        click.echo(f"{mark} {name:8} {counts['discovery_pages']} discovery pages, {counts['links_found']} article links")
+        if sample is not None:
+            fields = {"title": sample.title, "date": sample.published_at and sample.published_at.isoformat(),
+                      "date_source": sample.date_source, "author": sample.author, "editor": sample.editor,
+                      "original_source": sample.original_source}
+            present = ", ".join(f"{k}={v!r}" if k in ("title", "date") else k for k, v in fields.items() if v)
+            missing = ", ".join(k for k, v in fields.items() if not v)
+            click.echo(f"       sample {sample.url}\n       body {len(sample.body)} chars; {present}"
+                       + (f"; missing: {missing}" if missing else ""))
+        for problem in problems:
+            click.echo(f"       {click.style(problem, fg='red')}")
+    sys.exit(0 if healthy else 1)
+
+
 @sources.command("list")
 @sources_option
 def sources_list(sources_file) -> None:

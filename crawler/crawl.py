@@ -27,6 +27,7 @@ class CrawlResult:
     per_source: dict[str, Counter] = field(default_factory=dict)
     failures: dict[str, list] = field(default_factory=dict)
     silent_sources: list[str] = field(default_factory=list)
+    samples: dict[str, object] = field(default_factory=dict)  # check mode: the extracted sample per source
 
     @property
     def stored(self) -> int:
@@ -62,7 +63,7 @@ def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, source
 def run_crawl(database: Database, sources: SourcesFile, window: Window, site_names: list[str] | None = None,
               replay_dirs: list[str | Path] = (), replay_log: str | None = None, polite: bool | None = None,
               refresh: bool = False, sources_file: str | None = None, log_level: str = "WARNING",
-              log_file: str | None = None, extra_settings: dict | None = None) -> CrawlResult:
+              log_file: str | None = None, extra_settings: dict | None = None, check: bool = False) -> CrawlResult:
     """Crawl in this process (Scrapy's reactor runs once per process: call from a fresh process each time)."""
     selected = [sources.get(name) for name in site_names] if site_names else sources.enabled()
     if polite is None:
@@ -71,16 +72,19 @@ def run_crawl(database: Database, sources: SourcesFile, window: Window, site_nam
         stale = close_stale_runs(database)
         if stale:
             log.warning("%d earlier run(s) had been left running (killed?); marked interrupted", stale)
+        if check:  # the canary stores nothing: one article per source is extracted and reported
+            extra_settings = {**(extra_settings or {}), "HIWATCH_CHECK": True, "ITEM_PIPELINES": {
+                "pipelines.extract.ExtractPipeline": 100, "pipelines.check.CheckPipeline": 200}}
         return _crawl_locked(database, sources, selected, window, site_names, replay_dirs, replay_log, polite,
-                             refresh, sources_file, log_level, log_file, extra_settings)
+                             refresh, sources_file, log_level, log_file, extra_settings, "check" if check else "crawl")
 
 
 def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, replay_log, polite, refresh,
-                  sources_file, log_level, log_file, extra_settings) -> CrawlResult:
+                  sources_file, log_level, log_file, extra_settings, kind) -> CrawlResult:
     from spiders.source import spider_for
 
     run_id = start_run(database, window, [s.name for s in selected],
-                       {"sites": site_names, "replay": [str(d) for d in replay_dirs], "refresh": refresh})
+                       {"sites": site_names, "replay": [str(d) for d in replay_dirs], "refresh": refresh}, kind)
     server = ReplayServer(list(replay_dirs), log_path=replay_log).start() if replay_dirs else None
     interrupted = False
     try:
@@ -104,16 +108,18 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
         shutdown()
     per_source: dict[str, Counter] = {}
     failures: dict[str, list] = {}
+    samples: dict[str, object] = {}
     for crawler in crawlers:
         spider = crawler.spider
         if spider is None:
             continue
         per_source[spider.source.name] = Counter(spider.ledger.counts)
         failures[spider.source.name] = list(spider.ledger.failures)
+        samples[spider.source.name] = spider.check_sample
         if crawler.stats.get_value("finish_reason") == "shutdown":
             interrupted = True
     silent = [s.name for s in selected if s.expect_articles and per_source.get(s.name, Counter())["links_found"] == 0]
     status = run_status(per_source, interrupted)
     message = f"sources that found no article link: {', '.join(silent)}" if silent else None
     finish_run(database, run_id, status, message)
-    return CrawlResult(run_id, status, per_source, failures, silent)
+    return CrawlResult(run_id, status, per_source, failures, silent, samples)
