@@ -12,6 +12,7 @@ replay proxy and any extra Scrapy settings (a short DOWNLOAD_TIMEOUT, say).
 from __future__ import annotations
 
 import json
+import os
 import socket
 import struct
 import subprocess
@@ -336,8 +337,9 @@ def crawl(db_url: str, sources_file: Path | str, proxy_url: str, week: str = "20
     """One crawl in a fresh process (Scrapy's reactor runs once per process) through `proxy_url`."""
     args = {"db": db_url, "sources": str(sources_file), "proxy": proxy_url, "week": week, "extra": extra or {},
             "log_level": log_level}
+    env = {**os.environ, "HIWATCH_SOURCES": str(sources_file)}  # Scrapy's spider loader reads this file too
     return subprocess.run([sys.executable, "-c", _CRAWL, json.dumps(args)], cwd=REPO, capture_output=True,
-                          text=True, timeout=timeout)
+                          text=True, timeout=timeout, env=env)
 
 
 def result_of(process: subprocess.CompletedProcess) -> dict | None:

@@ -6,15 +6,25 @@ reason (fetch_failures / run_sources), and never request a path robots.txt disal
 """
 from __future__ import annotations
 
+import contextlib
+import gc
+import os
 import random
+import shutil
 import subprocess
+import threading
+import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
 import faultserver as F
+from conftest import PG_ADMIN_URL
 from crawler.db import connect
 from crawler.db.models import Article, FetchFailure, Run, RunSource
 
@@ -102,15 +112,11 @@ def _cases() -> dict[str, Case]:
         "reset-once": Case(art("rst1"), F.sequence(F.reset(), F.page(good("重置一次后成功"))), True, requests=2),
         "truncated": Case(art("trunc"), F.truncated(good("被截断的网页").encode("utf-8")), False, "error",
                           ("dataloss", "data loss", "responsefailed", "connection", "truncat")),
-        "redirect-loop": Case(u["loopa"], F.redirect(loop_b), False, "error", ("redirect",), marks=(pytest.mark.xfail(
-            strict=True, reason="engine bug: a→b→a is dropped silently by Scrapy's dupefilter (the redirected request "
-            "is a duplicate), so no failure is recorded and the article vanishes from the run history"),)),
+        # a→b→a: once dropped silently by Scrapy's dupefilter (no failure recorded); article requests now skip it
+        "redirect-loop": Case(u["loopa"], F.redirect(loop_b), False, "error", ("redirect",)),
         "redirect-endless": Case(art("chain"), _endless_redirect, False, "error", ("redirect",)),
-        "429-retry-after-2s": Case(art("r429s"), F.retry_after(2, F.page(good("遵守重试等待时间"))), True,
-                                   marks=(pytest.mark.xfail(strict=True, reason=(
-                                       "engine gap: Retry-After is ignored — Scrapy's RetryMiddleware retries a 429 at "
-                                       "once, so both retries land inside the 2 s the server asked for and the "
-                                       "article fails")),)),
+        # Scrapy's own RetryMiddleware retried a 429 at once, inside the 2 s asked for, and the article failed
+        "429-retry-after-2s": Case(art("r429s"), F.retry_after(2, F.page(good("遵守重试等待时间"))), True, requests=2),
         "404": Case(art("nf"), F.status(404), False, "error", ("404",), 404, requests=1),
         "403-waf": Case(art("waf"), F.page(F.WAF_403, 403), False, "blocked", ("403", "block"), 403, requests=1),
         "200-challenge": Case(art("chal"), F.page(F.CHALLENGE_200), False, "blocked", ("challenge", "javascript")),
@@ -118,15 +124,10 @@ def _cases() -> dict[str, Case]:
                                                               content_type="text/html; charset=gb2312"),
                                      True, title="声明国标实为统一码的网页"),
         "20mb-length": Case(art("huge"), F.big(20 * 1024 * 1024), False, "error", ("size", "larger")),
-        "20mb-chunked": Case(art("hugec"), F.big(20 * 1024 * 1024, chunked=True), False, "error",
-                             ("size", "larger"), marks=(pytest.mark.xfail(strict=True, reason=(
-                                 "engine gap: recorded, but the reason is just 'DownloadCancelledError: ' (empty "
-                                 "message when DOWNLOAD_MAXSIZE is passed mid-body) — it does not say why")),)),
-        "binary-as-html": Case(art("bin"), F.page(binary, content_type="text/html"), False, None,
-                               ("body", "empty", "binary", "not html", "no article"), marks=(pytest.mark.xfail(
-                                   strict=True, reason="engine bug: 60 KB of PNG bytes served as text/html are decoded "
-                                   "as gb18030 and stored as an article (extractor rules:density, body of mojibake, "
-                                   "date from the URL)"),)),
+        # the reason was once a bare 'DownloadCancelledError: ' (Scrapy's message is empty mid-body)
+        "20mb-chunked": Case(art("hugec"), F.big(20 * 1024 * 1024, chunked=True), False, "error", ("size", "larger")),
+        # once decoded as gb18030 and stored as an article of mojibake (extractor rules:density, date from the URL)
+        "binary-as-html": Case(art("bin"), F.page(binary, content_type="text/html"), False, None, ("binary",)),
         "broken-html": Case(art("broken"), F.page(BROKEN_HTML), True, title="残缺网页也能抽取正文"),
         "broken-html-unclosed-h1": Case(art("brokenh1"), F.page(BROKEN_HTML.replace("正文</h1>", "正文<h1>")), True,
                                         title="残缺网页也能抽取正文", marks=(pytest.mark.xfail(strict=True, reason=(
@@ -221,6 +222,11 @@ def test_run_sources_count_every_failure(outcome):
     assert stats.stored == len(outcome.articles)
 
 
+def test_retry_after_is_honoured(outcome):
+    times = outcome.server.times(CASES["429-retry-after-2s"].url)
+    assert len(times) == 2 and times[1] - times[0] >= 1.9, times
+
+
 @pytest.mark.parametrize("name", [pytest.param(n, marks=c.marks) for n, c in CASES.items() if not n.startswith("_")])
 def test_fault(outcome, name):
     case = CASES[name]
@@ -244,3 +250,200 @@ def test_fault(outcome, name):
     assert any(s in failure.reason.lower() for s in case.reason), failure.reason
     if case.http_status is not None:
         assert failure.http_status == case.http_status
+
+
+# ------------------------------------------------------------------------------------------------ the database goes away
+
+PG_CTL = shutil.which("pg_ctlcluster")
+
+
+def _pg(action: str) -> None:
+    """Stop or start the local PostgreSQL cluster (we are root in the test environment)."""
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    subprocess.run([PG_CTL, "--skip-systemctl-redirect", version, "main", action], check=True, capture_output=True,
+                   timeout=60)
+
+
+def _pg_up() -> bool:
+    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], timeout=15).returncode == 0
+
+
+def _forget_dead_connections() -> None:
+    """After the restart every pooled connection of this process (the session's pg_url admin engine included) is
+    dead: dispose the pools so the tests that run after this one get fresh connections."""
+    for obj in gc.get_objects():
+        if isinstance(obj, Engine):
+            obj.dispose()
+
+
+@contextlib.contextmanager
+def _scratch_pg():
+    """An empty migrated PostgreSQL database of our own, and the server restarted whatever happens in between."""
+    if PG_CTL is None or os.geteuid() != 0 or not os.path.isdir("/etc/postgresql"):
+        pytest.skip("needs a local PostgreSQL cluster controlled by pg_ctlcluster, as root")
+    name = f"hiwatch_fault_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not usable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    connect(url).dispose()
+    try:
+        yield url
+    finally:
+        if not _pg_up():
+            _pg("start")
+        _forget_dead_connections()
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture
+def scratch_pg():
+    with _scratch_pg() as url:
+        yield url
+
+
+def _outage_replay(restart_after: float | None, slow: float) -> tuple[F.FaultServer, list[str], threading.Event]:
+    """Ten articles; the first article request stops PostgreSQL, the others are answered once it is down, and
+    the last one only after `slow` seconds. `restart_after` seconds after the stop, PostgreSQL starts again
+    (None: the test restarts it after the crawl)."""
+    urls = [art("health", "0902") for _ in range(10)]
+    stopped = threading.Event()
+    once = threading.Lock()
+
+    def stop_database(call: F.Call) -> None:
+        if once.acquire(blocking=False):
+            _pg("stop")
+            stopped.set()
+            if restart_after is not None:
+                threading.Timer(restart_after, _pg, ("start",)).start()
+        stopped.wait(30)
+
+    server = F.FaultServer()
+    server.add(LIST_URL, F.page(F.list_html(urls)))
+    server.add(FLAKY_LIST_URL, F.page(F.list_html([])))
+    for i, url in enumerate(urls):
+        then = F.page(good(f"数据库停机期间的文章{i}"))
+        server.add(url, F.callback(stop_database, F.sleep(slow, then) if i == len(urls) - 1 else then))
+    return server, urls, stopped
+
+
+def _articles(url: str) -> set[str]:
+    database = connect(url)
+    with database.session() as session:
+        found = set(session.scalars(select(Article.url)))
+    database.dispose()
+    return found
+
+
+def _runs(url: str) -> list[tuple[str, str | None]]:
+    database = connect(url)
+    with database.session() as session:
+        rows = [(r.status, r.message) for r in session.scalars(select(Run).order_by(Run.id))]
+    database.dispose()
+    return rows
+
+
+def _write_sources(tmp_path: Path) -> Path:
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(SOURCES, encoding="utf-8")
+    return sources
+
+
+@dataclass
+class Restarted:
+    urls: list[str]
+    first: subprocess.CompletedProcess
+    stored_after_first: set[str]
+    runs_after_first: list[tuple[str, str | None]]
+    failed: dict[str, str]
+    second: subprocess.CompletedProcess
+    stored_after_second: set[str]
+    refetched: set[str]
+
+
+@pytest.fixture(scope="module")
+def restarted(tmp_path_factory) -> Restarted:
+    """PostgreSQL stops while articles are in flight and is back (2 s later) before the crawl ends; then a second
+    run over the same pages with the database up throughout."""
+    with _scratch_pg() as url:
+        sources = _write_sources(tmp_path_factory.mktemp("pg"))
+        server, urls, stopped = _outage_replay(restart_after=2.0, slow=8.0)
+        try:
+            with server:
+                first = F.crawl(url, sources, server.url, WEEK, timeout=120)
+            assert stopped.is_set(), "the outage never happened"
+        finally:
+            if not _pg_up():
+                _pg("start")
+        stored, runs = _articles(url), _runs(url)
+        database = connect(url)
+        with database.session() as session:
+            failed = {f.url: f.reason for f in session.scalars(select(FetchFailure))}
+        database.dispose()
+        with F.FaultServer() as again:  # the same pages, the database up throughout
+            again.add(LIST_URL, F.page(F.list_html(urls)))
+            for page_url in urls:
+                again.add(page_url, F.page(good("数据库恢复后补存的文章")))
+            second = F.crawl(url, sources, again.url, WEEK, timeout=120)
+        return Restarted(urls, first, stored, runs, failed, second, _articles(url),
+                         {u for u in again.requested() if "/n1/" in u})
+
+
+@pytest.mark.postgres
+def test_database_restarted_mid_run_loses_no_article(restarted):
+    """The articles that could not be stored during the outage are recorded as failures, the one fetched after
+    the restart is stored in the same run, and the next run stores exactly the missing ones."""
+    r = restarted
+    assert r.urls[-1] in r.stored_after_first  # fetched after the restart: stored in the same run
+    assert [status for status, _ in r.runs_after_first] == ["partial"]
+    missing = set(r.urls) - r.stored_after_first
+    assert missing and set(r.failed) == missing, (sorted(missing), r.failed)
+    assert all("database" in reason for reason in r.failed.values())
+    assert r.second.returncode == 0, r.second.stderr[-3000:]
+    assert r.stored_after_second == set(r.urls)
+    assert r.refetched == missing  # only what was missing is fetched again
+
+
+@pytest.mark.postgres
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: crawler/lock.py DatabaseLock.release() runs `SELECT pg_advisory_unlock` on the lock's own "
+    "connection, which the restart killed: OperationalError (AdminShutdown) escapes run_crawl after the run was "
+    "closed, so the process ends with a traceback and exit 1 (and the advisory lock was silently lost at the "
+    "restart, so a second crawl could have started meanwhile)"))
+def test_database_restarted_mid_run_ends_cleanly(restarted):
+    assert "Traceback" not in restarted.first.stderr, restarted.first.stderr[-3000:]
+    assert restarted.first.returncode == 0, restarted.first.stderr[-3000:]
+
+
+@pytest.mark.postgres
+def test_database_down_until_the_end_next_run_stores_the_rest(scratch_pg, tmp_path):
+    """PostgreSQL stops mid-run and stays down past the end of the crawl: the run cannot close itself, must not
+    hang, and the next run (database back) closes the stale run and stores every article."""
+    sources = _write_sources(tmp_path)
+    server, urls, stopped = _outage_replay(restart_after=None, slow=0.0)
+    try:
+        with server:
+            started = time.monotonic()
+            first = F.crawl(scratch_pg, sources, server.url, WEEK, timeout=120)
+            elapsed = time.monotonic() - started
+        assert stopped.is_set(), "the outage never happened"
+    finally:
+        _pg("start")
+    assert elapsed < 90
+    assert first.returncode != 0  # the run could not be recorded as finished: that must not look like success
+    assert not _articles(scratch_pg) & set(urls[1:]) or True  # some may have been stored before the stop
+    with F.FaultServer() as again:
+        again.add(LIST_URL, F.page(F.list_html(urls)))
+        for url in urls:
+            again.add(url, F.page(good("数据库恢复后补存的文章")))
+        second = F.crawl(scratch_pg, sources, again.url, WEEK, timeout=120)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert _articles(scratch_pg) == set(urls)
+    statuses = [status for status, _ in _runs(scratch_pg)]
+    assert statuses[0] in ("failed", "interrupted") and statuses[-1] in ("ok", "partial"), statuses
