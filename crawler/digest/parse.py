@@ -67,6 +67,7 @@ def blocks(text: str) -> list[str]:
 
 
 TERMINAL = tuple("。！？!?”’」』）)…：:；;")
+BULLETS = tuple("●■◆▲★•·")
 
 
 def rejoin_wrapped(lines: list[str]) -> list[str]:
@@ -78,7 +79,7 @@ def rejoin_wrapped(lines: list[str]) -> list[str]:
     out: list[str] = []
     carry = False
     for line in lines:
-        if carry and out:
+        if carry and out and not line.lstrip().startswith(BULLETS):
             out[-1] += line
         else:
             out.append(line)

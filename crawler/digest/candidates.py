@@ -1,0 +1,104 @@
+"""The week's candidates: every stored article of the window scored, grouped by near-duplicate cluster, ranked."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crawler.db.models import Article
+from crawler.dedupe import as_utc, assign_cluster
+from crawler.relevance import Lexicon, default_lexicon, score
+from crawler.window import SHANGHAI, Window
+
+
+@dataclass
+class Candidate:
+    """One story: the copy the issue prints (`article`) and the other copies (`also`), with its relevance."""
+
+    article: Article
+    score: float
+    terms: list[str]
+    relevant: bool
+    also: list[Article] = field(default_factory=list)
+
+    @property
+    def id(self) -> int:
+        return self.article.id
+
+    @property
+    def published_on(self) -> date | None:
+        return shanghai_day(self.article.published_at)
+
+    def member_ids(self) -> set[int]:
+        return {self.article.id} | {a.id for a in self.also}
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.article.id,
+            "title": self.article.title,
+            "source_name": self.article.source_name,
+            "url": self.article.url,
+            "published_at": as_utc(self.article.published_at).isoformat() if self.article.published_at else None,
+            "score": self.score,
+            "relevant": self.relevant,
+            "terms": self.terms,
+            "cluster_id": self.article.cluster_id,
+            "also_reported_by": [{"id": a.id, "source_name": a.source_name, "url": a.url} for a in self.also],
+        }
+
+
+def shanghai_day(moment: datetime | None) -> date | None:
+    return as_utc(moment).astimezone(SHANGHAI).date() if moment else None
+
+
+def published_key(article: Article) -> tuple[float, int]:
+    """Date order: published_at, then id; undated articles last."""
+    return (as_utc(article.published_at).timestamp() if article.published_at else float("inf"), article.id)
+
+
+def window_articles(session: Session, window: Window) -> list[Article]:
+    query = (select(Article).where(Article.published_at >= window.start, Article.published_at < window.end,
+                                   Article.status == "ok").order_by(Article.published_at, Article.id))
+    return list(session.scalars(query))
+
+
+def rescore(session: Session, articles: list[Article], lexicon: Lexicon) -> None:
+    """Store the current lexicon's score and terms on each article; give unclustered articles their cluster."""
+    for article in articles:
+        result = score(article.title, article.body, lexicon)
+        if article.relevance != result.score or article.relevance_terms != result.terms:
+            article.relevance, article.relevance_terms = result.score, result.terms
+        if article.minhash is None or article.cluster_id is None:
+            assign_cluster(session, article)
+    session.flush()
+
+
+def representative(members: list[Article], preferred_sources: list[str]) -> Article:
+    """The configured preferred source present in the cluster (first in the list wins), else the earliest copy."""
+    rank = {name: i for i, name in enumerate(preferred_sources)}
+    preferred = [m for m in members if m.source_name in rank]
+    if preferred:
+        return min(preferred, key=lambda m: (rank[m.source_name], published_key(m)))
+    return min(members, key=published_key)
+
+
+def candidates(session: Session, window: Window, lexicon: Lexicon | None = None,
+               preferred_sources: list[str] | None = None) -> list[Candidate]:
+    """All stories of the window, best first (score, then date): one Candidate per near-duplicate cluster."""
+    lexicon = lexicon or default_lexicon()
+    articles = window_articles(session, window)
+    rescore(session, articles, lexicon)
+    clusters: dict[int, list[Article]] = {}
+    for article in articles:
+        clusters.setdefault(article.cluster_id or article.id, []).append(article)
+    out = []
+    for members in clusters.values():
+        chosen = representative(members, preferred_sources or [])
+        best = max(members, key=lambda m: (m.relevance or 0.0, -m.id))
+        result = score(best.title, best.body, lexicon)
+        others = sorted((m for m in members if m.id != chosen.id), key=published_key)
+        out.append(Candidate(chosen, result.score, result.terms, result.relevant, others))
+    out.sort(key=lambda c: (-c.score, published_key(c.article)))
+    return out

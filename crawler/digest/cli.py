@@ -1,0 +1,189 @@
+"""Click commands for the weekly issue: `digest candidates`, `digest build`, `articles import`.
+
+Register them on the main group: `main.add_command(digest); main.add_command(articles)`.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from crawler.db import DatabaseError, connect
+from crawler.window import Window, parse_day
+
+FORMAT_CHOICES = ("docx", "md", "html", "all")
+
+
+def _fail(message: str) -> None:
+    raise click.ClickException(message)
+
+
+def _open(db_url: str | None):
+    try:
+        return connect(db_url)
+    except DatabaseError as exc:
+        _fail(str(exc))
+
+
+def _window(week: str | None) -> Window:
+    try:
+        return Window.week(parse_day(week)) if week else Window.default()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--week") from None
+
+
+def _settings(lexicon_path: str | None, config_path: str | None):
+    from crawler.digest.settings import DigestConfigError, load_digest_settings
+    from crawler.relevance import LexiconError, load_lexicon
+
+    try:
+        return load_lexicon(lexicon_path), load_digest_settings(config_path)
+    except (LexiconError, DigestConfigError) as exc:
+        _fail(str(exc))
+
+
+db_option = click.option("--db", "db_url", metavar="URL", help="database URL (default: $HIWATCH_DATABASE_URL, "
+                                                                "else sqlite:///var/hiwatch.sqlite3)")
+week_option = click.option("--week", metavar="FRIDAY", help="the issue's Friday, YYYY-MM-DD (default: the latest "
+                                                            "Friday, Asia/Shanghai)")
+lexicon_option = click.option("--lexicon", "lexicon_path", metavar="FILE", help="lexicon file "
+                                                                               "(default config/lexicon.yaml)")
+config_option = click.option("--config", "config_path", metavar="FILE", help="digest settings "
+                                                                            "(default config/digest.yaml)")
+
+
+@click.group()
+def digest() -> None:
+    """The weekly 周报: candidates, then the issue."""
+
+
+@digest.command("candidates")
+@week_option
+@db_option
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per candidate, one per line")
+@click.option("--all", "show_all", is_flag=True, help="also list candidates below the threshold")
+@lexicon_option
+@config_option
+def candidates_command(week, db_url, as_json, show_all, lexicon_path, config_path) -> None:
+    """List the week's stories, best first: score, matched terms, source, date, id (one per near-duplicate cluster)."""
+    from crawler.digest.candidates import candidates
+
+    lexicon, settings = _settings(lexicon_path, config_path)
+    window = _window(week)
+    database = _open(db_url)
+    try:
+        with database.session() as session:
+            found = candidates(session, window, lexicon, settings.preferred_sources)
+            shown = found if show_all else [c for c in found if c.relevant]
+            if as_json:
+                for candidate in shown:
+                    click.echo(json.dumps(candidate.to_json(), ensure_ascii=False))
+                return
+            _print_table(window, shown, len(found), lexicon.threshold)
+    finally:
+        database.dispose()
+
+
+def _print_table(window: Window, shown, total: int, threshold: float) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"candidates {window} — {len(shown)} of {total} stories "
+                        f"(threshold {threshold:g})", show_lines=False)
+    for name, kw in (("id", {"justify": "right"}), ("score", {"justify": "right"}), ("date", {}),
+                     ("source", {}), ("title", {"overflow": "fold"}), ("terms", {"overflow": "fold"}),
+                     ("also reported by", {"overflow": "fold"})):
+        table.add_column(name, **kw)
+    for c in shown:
+        table.add_row(str(c.id), f"{c.score:g}" + ("" if c.relevant else " ·"),
+                      c.published_on.isoformat() if c.published_on else "?", c.article.source_name,
+                      c.article.title, "、".join(c.terms[:6]),
+                      "、".join(f"{a.source_name} #{a.id}" for a in c.also))
+    Console(soft_wrap=False).print(table)
+
+
+@digest.command("build")
+@week_option
+@click.option("--number", type=click.IntRange(min=1), help="the issue number (default: the last issue's + 1)")
+@click.option("--pick", "picks", type=int, multiple=True, metavar="ID",
+              help="print this article (repeatable); it also chooses which copy of a story is printed")
+@click.option("--exclude", "excludes", type=int, multiple=True, metavar="ID",
+              help="leave out the story containing this article (repeatable)")
+@click.option("--only", is_flag=True, help="print only the --pick articles, not the automatic selection")
+@click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="all", show_default=True)
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="directory to write the issue into (created)")
+@db_option
+@lexicon_option
+@config_option
+def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lexicon_path, config_path) -> None:
+    """Build the issue of the week ending FRIDAY, store it, and write it as DOCX / Markdown / HTML.
+
+    By default the issue prints the stories at or above the threshold (best first, at most max_items of
+    config/digest.yaml) in date order. An issue already stored for that Friday is printed again unchanged
+    unless --pick, --exclude or --only is given.
+    """
+    from crawler.digest.build import FORMATS, DigestBuildError, build_issue, write_outputs
+
+    lexicon, settings = _settings(lexicon_path, config_path)
+    friday = _window(week).last
+    if only and not picks:
+        raise click.UsageError("--only needs at least one --pick ID")
+    database = _open(db_url)
+    try:
+        with database.session() as session:
+            result = build_issue(session, friday, settings, lexicon, number=number, picks=picks,
+                                 excludes=excludes, only=only)
+        formats = FORMATS if fmt == "all" else (fmt,)
+        paths = write_outputs(result.issue, settings, out_dir, formats)
+    except DigestBuildError as exc:
+        _fail(str(exc))
+    finally:
+        database.dispose()
+    issue = result.issue
+    state = "printed again from its stored items" if result.reused else f"{len(issue.items)} articles chosen"
+    click.echo(f"issue {issue.number} ({settings.number_text(issue.number)}) for {issue.window_first}..{issue.friday}:"
+               f" {state}")
+    for item in issue.items:
+        also = f"  (also: {', '.join(a['source_name'] for a in item.also_reported_by)})" if item.also_reported_by else ""
+        click.echo(f"  {item.position}. [{item.article_id}] {item.title} ({item.source_name}){also}")
+    for path in paths:
+        click.echo(f"wrote {path}")
+
+
+@click.group()
+def articles() -> None:
+    """Stored articles."""
+
+
+@articles.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@db_option
+@lexicon_option
+def import_command(file, db_url, lexicon_path) -> None:
+    """Import articles from FILE.jsonl: one JSON object per line with url, title, source_name,
+    published_at (2025-08-31 or an ISO datetime; Asia/Shanghai when no offset) and body (paragraphs
+    separated by newlines); optional site, original_source, subtitle, author, editor.
+
+    Every line is checked first: any problem rejects the file, naming each line. Existing URLs are updated.
+    """
+    from crawler.importer import ImportError_, import_file, parse_lines, upsert
+    from crawler.relevance import LexiconError, load_lexicon
+
+    try:
+        lexicon = load_lexicon(lexicon_path)
+    except LexiconError as exc:
+        _fail(str(exc))
+    database = _open(db_url)
+    try:
+        with database.session() as session:
+            if file == "-":
+                summary = upsert(session, parse_lines(sys.stdin.read().splitlines(), "<stdin>"), lexicon)
+            else:
+                summary = import_file(session, file, lexicon)
+    except ImportError_ as exc:
+        _fail(f"nothing imported; {len(exc.problems)} problem(s):\n" + "\n".join(exc.problems))
+    finally:
+        database.dispose()
+    click.echo(f"imported {file}: {summary.inserted} new, {summary.updated} updated, {summary.unchanged} unchanged")
