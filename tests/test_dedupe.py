@@ -81,3 +81,34 @@ def test_copies_far_apart_in_time_are_not_compared(db):
         session.flush()
         assign_cluster(session, new)
         assert new.cluster_id == new.id
+
+
+def test_replay_sets_reprints_are_the_only_near_duplicates():
+    """The project's replay pages (fixtures/replay): each declared reprint pair is similar, nothing else is."""
+    import itertools
+    import json
+
+    from crawler.dedupe import THRESHOLD
+    from crawler.extract import extract
+
+    root = Path(__file__).resolve().parent.parent / "fixtures" / "replay"
+    texts, declared = {}, set()
+    for expected_file in sorted(root.glob("*/expected.json")):
+        site_dir = expected_file.parent
+        manifest = {}
+        for line in (site_dir / "MANIFEST.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                entry = json.loads(line)
+                manifest[entry["url"]] = entry
+        expected = json.loads(expected_file.read_text(encoding="utf-8"))
+        for article in expected["articles"]:
+            page = extract((site_dir / manifest[article["url"]]["file"]).read_bytes(), article["url"])
+            texts[article["url"]] = signature(page.title, page.body)
+        declared |= {frozenset((d["url"], d["other_url"])) for d in expected["near_duplicates"]}
+    if not declared:
+        import pytest
+
+        pytest.skip("no replay sets with near-duplicates in fixtures/replay")
+    found = {frozenset((a, b)) for a, b in itertools.combinations(texts, 2)
+             if similarity(texts[a], texts[b]) >= THRESHOLD}
+    assert found == {pair for pair in declared if all(url in texts for url in pair)}
