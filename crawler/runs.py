@@ -7,7 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from crawler.db import Database
 from crawler.db.models import FetchFailure, Run, RunSource
@@ -33,6 +34,7 @@ class SourceLedger:
     counts: Counter = field(default_factory=Counter)
     failures: list[Failure] = field(default_factory=list)
     _saved_failures: int = 0
+    _saved: Counter = field(default_factory=Counter)
 
     def incr(self, counter: str, n: int = 1) -> None:
         if counter not in COUNTERS:
@@ -47,18 +49,33 @@ class SourceLedger:
             self.incr("errors")
 
     def save(self, database: Database, run_id: int) -> None:
-        """Write the counts (replacing earlier ones for this run) and the failures not yet written."""
-        with database.session() as session:
-            row = session.scalar(select(RunSource).where(RunSource.run_id == run_id, RunSource.source == self.source))
-            if row is None:
-                row = RunSource(run_id=run_id, source=self.source)
-                session.add(row)
-            for counter in COUNTERS:
-                setattr(row, counter, self.counts[counter])
-            for failure in self.failures[self._saved_failures:]:
-                session.add(FetchFailure(run_id=run_id, source=self.source, url=failure.url, kind=failure.kind,
-                                         reason=failure.reason[:2000], http_status=failure.http_status, at=failure.at))
-        self._saved_failures = len(self.failures)
+        """Add the counts since the last save to the run's row (several workers may share it) and write the
+        failures not yet written; safe to call often (the spider flushes every 30 s)."""
+        delta = {c: self.counts[c] - self._saved[c] for c in COUNTERS}
+        failures = self.failures[self._saved_failures:]
+        for attempt in range(3):
+            try:
+                with database.session() as session:
+                    row_id = session.scalar(select(RunSource.id).where(RunSource.run_id == run_id,
+                                                                       RunSource.source == self.source))
+                    if row_id is None:
+                        row = RunSource(run_id=run_id, source=self.source, **{c: 0 for c in COUNTERS})
+                        session.add(row)
+                        session.flush()
+                        row_id = row.id
+                    if any(delta.values()):
+                        session.execute(update(RunSource).where(RunSource.id == row_id).values(
+                            {c: getattr(RunSource, c) + delta[c] for c in COUNTERS if delta[c]}))
+                    for failure in failures:
+                        session.add(FetchFailure(run_id=run_id, source=self.source, url=failure.url,
+                                                 kind=failure.kind, reason=failure.reason[:2000],
+                                                 http_status=failure.http_status, at=failure.at))
+                break
+            except IntegrityError:  # another worker created the row at the same moment: add to theirs
+                if attempt == 2:
+                    raise
+        self._saved.update(delta)
+        self._saved_failures += len(failures)
 
 
 def start_run(database: Database, window: Window | None, sources: list[str], args: dict, kind: str = "crawl") -> int:

@@ -6,9 +6,11 @@ from collections.abc import AsyncIterator, Iterable
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler.config import (EpaperDiscovery, FeedDiscovery, JsonDiscovery, ListDiscovery, Source, load_sources)
@@ -52,12 +54,27 @@ class SourceSpider(scrapy.Spider):
         spider.run_id = settings.getint("HIWATCH_RUN_ID") or None
         spider.backoff_after = settings.getint("HIWATCH_BLOCKED_BACKOFF", 3)
         spider.check = settings.getbool("HIWATCH_CHECK")  # `hiwatch sources check`: one sample article, no paging
+        crawler.signals.connect(spider._start_flushing, signal=signals.spider_opened)
         if spider.run_id is None:  # plain `scrapy crawl <site>`: record a run of our own
             spider.run_id = start_run(spider.database, spider.window, [spider.source.name], {"via": "scrapy crawl"})
             spider._own_run = True
         return spider
 
+    def _start_flushing(self, spider) -> None:
+        """Write the counts and failures every 30 s, so a killed run still shows what it did."""
+        self._flusher = task.LoopingCall(self._flush)
+        self._flusher.start(30.0, now=False)
+
+    def _flush(self) -> None:
+        try:
+            self.ledger.save(self.database, self.run_id)
+        except Exception as exc:  # the database may be away for a moment: the next flush or the close retries
+            self.logger.warning("%s: could not save the run counts yet: %s", self.source.name, exc)
+
     def closed(self, reason: str) -> None:
+        flusher = getattr(self, "_flusher", None)
+        if flusher is not None and flusher.running:
+            flusher.stop()
         self.ledger.save(self.database, self.run_id)
         if self._own_run:
             status = "interrupted" if reason == "shutdown" else ("ok" if not self.ledger.failures else "partial")
