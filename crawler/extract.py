@@ -160,18 +160,31 @@ def _density_pick(root, stats: dict):
             best, best_score = el, score
     if best is None:
         return None
-    # descend while one child container holds nearly all of the sentence-like text
+    return _refine(best, stats)
+
+
+DESCEND = 0.7
+
+
+def _refine(node, stats: dict):
+    """Descend while one child container holds nearly all of the sentence-like text."""
     while True:
-        good = stats[best][0]
+        good = stats.get(node, (0, 0, 0))[0]
+        if good <= 0:
+            return node
         child_best = None
-        for child in best:
+        for child in node:
             st = stats.get(child)
-            if st and st[0] >= 0.85 * good and child.tag.lower() not in _INLINE:
+            if st and st[0] >= DESCEND * good and child.tag.lower() not in _INLINE:
                 child_best = child
                 break
         if child_best is None:
-            return best
-        best = child_best
+            return node
+        # a sentence-like paragraph beside the child (a lead, a chapo) is body text: stay
+        if any(sib is not child_best and isinstance(sib.tag, str) and sib.tag.lower() in ("p", "blockquote")
+               and stats.get(sib, (0, 0, 0))[0] >= 20 for sib in node):
+            return node
+        node = child_best
 
 
 def _drop_link_blocks(node, stats: dict) -> None:
@@ -278,6 +291,8 @@ def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
                     if density is None or not any(a is node for a in density.iterancestors()) and density is not node:
                         continue
                     node, kind = density, "density"
+                elif kind == "builtin":
+                    node = _refine(node, stats)
                 _drop_noise(node, noise)
                 _drop_link_blocks(node, stats)
                 lines = _lines(node)
@@ -561,6 +576,9 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     rule_dates = _rule_dates(root, rules)
     doc_lines = _lines(root)
 
+    for el in _select(root, B.COMMENTS):  # reader comments are never body text
+        if el.getparent() is not None and el is not root:
+            el.drop_tree()
     lines, body_editor, how = _pick_body(root, rules, result.title, result.warnings)
     result.extractor = f"rules:{how}" if how else ""
     if not lines:

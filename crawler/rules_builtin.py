@@ -43,6 +43,9 @@ NOISE = [
     ".rm_relevant", ".rm_download", ".page_n", ".tiyi1", ".btn-audio", "#goTop", ".toTop", ".app_download",
     ".related", ".xgxw", ".correlation", ".comment", "#comment", ".ewm", ".qrcode",
 ]
+# Reader-comment areas: dropped from the tree before the body is chosen.
+COMMENTS = ('[id*="comment"], [class*="comment"], [id*="pinglun"], [class*="pinglun"], [class*="gentie"], '
+            '[id*="gentie"], [class*="reply-list"], [id*="SOHUCS"]')
 # A page is a block/challenge page when any of these is in its first bytes (lower-cased).
 BLOCK_MARKERS = {
     "blocksrc.haplat.net": "waf: people.com.cn bot block (haplat _bot_sbu)",
