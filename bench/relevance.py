@@ -4,7 +4,9 @@ The labelled set is built at run time, never copied into the repository:
 - positives: every article of the published issues in ../shared/seeds (000, 002, 003, 004), parsed from their text;
 - negatives: the real article pages of ../shared/realpages (extracted with crawler.extract), labelled by hand
   below (all are non-health or health-without-informatization pages);
-- both: the short texts the project wrote in fixtures/relevance/cases.yaml.
+- both: the short texts the project wrote in fixtures/relevance/cases.yaml, and the project's replay pages
+  (fixtures/replay/*, short invented news modelled on the crawled sites) labelled in
+  fixtures/relevance/replay_labels.yaml.
 
     .venv/bin/python bench/relevance.py [--shared ../shared] [--lexicon config/lexicon.yaml] [-v]
 """
@@ -75,8 +77,29 @@ def fixture_cases(path: Path = REPO / "fixtures" / "relevance" / "cases.yaml") -
             for c in data["cases"]]
 
 
+def replay_cases(root: Path = REPO / "fixtures" / "replay",
+                 labels_file: Path = REPO / "fixtures" / "relevance" / "replay_labels.yaml") -> list[Case]:
+    from crawler.extract import extract
+
+    labels = yaml.safe_load(labels_file.read_text(encoding="utf-8"))["labels"]
+    files: dict[str, Path] = {}
+    for manifest in sorted(root.glob("*/MANIFEST.jsonl")):
+        for line in manifest.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                entry = json.loads(line)
+                files.setdefault(entry["url"], manifest.parent / entry["file"])
+    cases = []
+    for url, label in labels.items():
+        if url not in files:
+            raise SystemExit(f"{labels_file}: {url} is not in any fixtures/replay manifest")
+        page = extract(files[url].read_bytes(), url)
+        cases.append(Case(label["label"] == "positive", "replay", url, page.title, page.body))
+    return cases
+
+
 def labelled_set(shared: Path) -> list[Case]:
-    return seed_cases(shared / "seeds") + realpage_cases(shared / "realpages") + fixture_cases()
+    return (seed_cases(shared / "seeds") + realpage_cases(shared / "realpages") + fixture_cases()
+            + replay_cases())
 
 
 @dataclass
