@@ -580,7 +580,8 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
         if el.getparent() is not None and el is not root:
             el.drop_tree()
     lines, body_editor, how = _pick_body(root, rules, result.title, result.warnings)
-    result.extractor = f"rules:{how}" if how else ""
+    # 'rules:<selector>' (sources.yaml), 'builtin:<selector>' (template families), 'density', 'trafilatura'
+    result.extractor = how
     if not lines:
         lines = _trafilatura_body(html, url)
         if lines:

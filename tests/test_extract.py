@@ -107,7 +107,7 @@ def test_site_rules_win_and_noise_is_dropped():
     got = extract(html, "https://example.org/a.html", rules=rules, now=NOW)
     assert got.title == "规则标题文本"
     assert "广告" not in got.body and got.body.count(PARA) == 2
-    assert got.extractor == "rules:rules:.b"
+    assert got.extractor == "rules:.b"
 
 
 def test_extract_is_picklable_for_process_pools():

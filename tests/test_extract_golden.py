@@ -6,6 +6,7 @@ fixtures/articles/<name>.json sit beside the pages we wrote ourselves (modelled 
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -32,6 +33,7 @@ def _fixture_files() -> list[Path]:
 
 
 def _rules_and_label(url: str):
+    url = re.sub(r"^https?://web\.archive\.org/web/\d+[a-z_]*/", "", url or "")  # archived copies: the original site
     source = load_sources().source_for_url(url) if url else None
     return (source.rules if source else None), (source.label_for(url) if source else None), source
 
