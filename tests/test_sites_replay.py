@@ -240,6 +240,24 @@ def test_multipage_articles_are_joined(site: str, crawl) -> None:
         assert _squash(article["body_last"])[-24:] in body, "the last page's text is not in the body"
 
 
+@pytest.mark.parametrize("site", ["people", "gmrb", "bjwb"])
+def test_second_crawl_of_the_week_fetches_no_article_again(site: str, tmp_path: Path) -> None:
+    """The nightly crawl repeats the week: articles already stored are not requested again."""
+    exp = expected(site)
+    db, logs = tmp_path / "hiwatch.sqlite3", [tmp_path / "first.jsonl", tmp_path / "second.jsonl"]
+    for log in logs:
+        command = [sys.executable, "-m", "crawler.cli", "crawl", "--replay", str(REPLAY / site), "--week", WEEK,
+                   "--db", f"sqlite:///{db}", "--site", site, "--replay-log", str(log)]
+        process = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600,
+                                 env={**os.environ, "PYTHONPATH": str(REPO)})
+        assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    second = {replay_key(json.loads(line)["url"]) for line in logs[1].read_text(encoding="utf-8").splitlines()}
+    again = [a["url"] for a in exp["articles"] if replay_key(a["url"]) in second]
+    assert not again, f"stored articles requested again: {again}"
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM articles").fetchone()[0] == len(exp["articles"])
+
+
 @pytest.mark.postgres
 def test_replay_crawl_on_sqlite_and_postgresql(db_url: str, tmp_path: Path) -> None:
     """The richest set (GBK and UTF-8 pages, five lists with paging, RSS) stored the same on both databases."""
