@@ -87,14 +87,16 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
     article.content_hash = content_hash(article.title, article.body)
     article.minhash = signature(article.title, article.body)
     moment = as_utc(article.published_at or article.fetched_at)
-    query = select(Article).where(Article.id != article.id, Article.minhash.is_not(None))
+    # only the columns compared: no bodies are loaded
+    query = select(Article.id, Article.minhash, Article.content_hash, Article.cluster_id).where(
+        Article.id != article.id, Article.minhash.is_not(None))
     if moment is not None:
         query = query.where(or_(Article.published_at.between(moment - NEARBY, moment + NEARBY),
                                 Article.published_at.is_(None)))
     matched_clusters: set[int] = set()
-    for other in session.scalars(query):
-        if other.content_hash == article.content_hash or similarity(other.minhash, article.minhash) >= threshold:
-            matched_clusters.add(other.cluster_id if other.cluster_id is not None else other.id)
+    for other_id, other_minhash, other_hash, other_cluster in session.execute(query):
+        if other_hash == article.content_hash or similarity(other_minhash, article.minhash) >= threshold:
+            matched_clusters.add(other_cluster if other_cluster is not None else other_id)
     if article.cluster_id is not None and article.cluster_id != article.id:
         matched_clusters.add(article.cluster_id)  # an update keeps its old companions
     members = [article]

@@ -17,6 +17,7 @@ HEITI = "黑体"
 SONGTI = "宋体"
 LATIN = "Times New Roman"
 BODY_SIZE = Pt(12)  # 小四
+KEEP_WITH_NEXT = {"title", "number", "organisation", "toc_title", "field", "link", "also", "item_title", "item_date"}
 
 
 def _fonts(target, east_asia: str, latin: str = LATIN) -> None:
@@ -124,9 +125,9 @@ def build_docx(issue: Issue, settings: DigestSettings):
             if kind == "date":
                 paragraph.paragraph_format.space_after = Pt(18)
         elif kind == "section":
-            document.add_heading(text, level=1)
+            paragraph = document.add_heading(text, level=1)
         elif kind == "item_heading":
-            document.add_heading(text, level=2)
+            paragraph = document.add_heading(text, level=2)
         elif kind == "lead":
             paragraph = document.add_paragraph(text)
             paragraph.paragraph_format.first_line_indent = Pt(24)
@@ -159,6 +160,8 @@ def build_docx(issue: Issue, settings: DigestSettings):
         else:  # body
             paragraph = document.add_paragraph(text)
             paragraph.paragraph_format.first_line_indent = Pt(24)
+        if kind in KEEP_WITH_NEXT:
+            paragraph.paragraph_format.keep_with_next = True  # no label or title alone at the foot of a page
     return document
 
 
