@@ -238,6 +238,7 @@ class FaultServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else each kept-alive response waits ~40 ms for a delayed ACK
 
             def log_message(self, *args) -> None:
                 pass

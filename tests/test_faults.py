@@ -411,12 +411,9 @@ def test_database_restarted_mid_run_loses_no_article(restarted):
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: crawler/lock.py DatabaseLock.release() runs `SELECT pg_advisory_unlock` on the lock's own "
-    "connection, which the restart killed: OperationalError (AdminShutdown) escapes run_crawl after the run was "
-    "closed, so the process ends with a traceback and exit 1 (and the advisory lock was silently lost at the "
-    "restart, so a second crawl could have started meanwhile)"))
 def test_database_restarted_mid_run_ends_cleanly(restarted):
+    """Once, DatabaseLock.release() raised OperationalError (AdminShutdown) on its dead connection after the run
+    was closed: exit 1 with a traceback."""
     assert "Traceback" not in restarted.first.stderr, restarted.first.stderr[-3000:]
     assert restarted.first.returncode == 0, restarted.first.stderr[-3000:]
 
