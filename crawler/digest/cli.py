@@ -8,6 +8,7 @@ import json
 import sys
 
 import click
+from sqlalchemy.exc import DBAPIError
 
 from crawler.db import DatabaseError, connect
 from crawler.window import Window, parse_day
@@ -81,6 +82,8 @@ def candidates_command(week, db_url, as_json, show_all, lexicon_path, config_pat
                     click.echo(json.dumps(candidate.to_json(), ensure_ascii=False))
                 return
             _print_table(window, shown, len(found), lexicon.threshold)
+    except DBAPIError as exc:
+        _fail(f"database error on {database.url}: {exc.orig}")
     finally:
         database.dispose()
 
@@ -100,7 +103,11 @@ def _print_table(window: Window, shown, total: int, threshold: float) -> None:
                       c.published_on.isoformat() if c.published_on else "?", c.article.source_name,
                       c.article.title, "、".join(c.terms[:6]),
                       "、".join(f"{a.source_name} #{a.id}" for a in c.also))
-    Console(soft_wrap=False).print(table)
+    console = Console(soft_wrap=False)
+    console.print(table)
+    hidden = total - len(shown)
+    if hidden:
+        console.print(f"{hidden} more below the threshold: add --all to list them (`·` marks them)")
 
 
 @digest.command("build")
@@ -139,6 +146,8 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
         paths = write_outputs(result.issue, settings, out_dir, formats)
     except DigestBuildError as exc:
         _fail(str(exc))
+    except DBAPIError as exc:
+        _fail(f"database error on {database.url}: {exc.orig}; nothing was stored")
     finally:
         database.dispose()
     issue = result.issue
@@ -184,6 +193,8 @@ def import_command(file, db_url, lexicon_path) -> None:
                 summary = import_file(session, file, lexicon)
     except ImportError_ as exc:
         _fail(f"nothing imported; {len(exc.problems)} problem(s):\n" + "\n".join(exc.problems))
+    except DBAPIError as exc:
+        _fail(f"database error on {database.url}: {exc.orig}; nothing imported")
     finally:
         database.dispose()
     click.echo(f"imported {file}: {summary.inserted} new, {summary.updated} updated, {summary.unchanged} unchanged")

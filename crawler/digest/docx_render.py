@@ -23,7 +23,7 @@ KEEP_WITH_NEXT = {"title", "number", "organisation", "toc_title", "field", "link
 def _fonts(target, east_asia: str, latin: str = LATIN) -> None:
     """Set a run's or style's fonts, East Asian slot included (python-docx's font.name sets only the Latin ones)."""
     target.font.name = latin
-    rpr = target.element.get_or_add_rPr() if hasattr(target.element, "get_or_add_rPr") else target._element.get_or_add_rPr()
+    rpr = target.element.get_or_add_rPr()  # a run's w:r or a style's w:style
     rfonts = rpr.find(qn("w:rFonts"))
     if rfonts is None:
         rfonts = OxmlElement("w:rFonts")

@@ -5,7 +5,7 @@ import html
 import re
 from urllib.parse import quote
 
-from crawler.digest.layout import Block, Issue, layout
+from crawler.digest.layout import Issue, layout
 from crawler.digest.settings import DigestSettings
 
 _MD_INLINE = re.compile(r"([\\`*_\[\]<>|&~])")
@@ -118,8 +118,3 @@ def render_html(issue: Issue, settings: DigestSettings) -> str:
             parts.append(f'<p class="{css}">{text}</p>')
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
-
-
-def blocks_as_text(blocks: list[Block]) -> list[str]:
-    """The plain paragraphs (what a reader of the PDF sees), for comparisons."""
-    return [b.text for b in blocks]
