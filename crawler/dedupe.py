@@ -13,7 +13,6 @@ import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
-import numpy as np
 from datasketch import MinHash
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -58,9 +57,10 @@ def signature(title: str, body: str) -> bytes:
 
 def similarity(a: bytes | None, b: bytes | None) -> float:
     """Estimated Jaccard similarity of two stored signatures (0 when either is missing or of another size)."""
-    if not a or not b or len(a) != len(b):
+    if not a or not b or len(a) != len(b) or len(a) % 4:
         return 0.0
-    return float(np.mean(np.frombuffer(a, dtype="<u4") == np.frombuffer(b, dtype="<u4")))
+    first, second = memoryview(bytes(a)).cast("I"), memoryview(bytes(b)).cast("I")  # equal bytes, any byte order
+    return sum(1 for x, y in zip(first, second) if x == y) / len(first)
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -151,6 +151,8 @@ def test_selection_clusters_preferred_source_picks_and_excludes(db, db_url, tmp_
     assert table.exit_code == 0, table.output
     assert "智慧医院建设提速" in table.output and "足球联赛开幕" not in table.output
     assert "1 more below the threshold" in table.output and f"重庆日报 #{first_id}" in table.output
+    explained = runner.invoke(digest, ["candidates", "--db", db_url, "--explain", str(second_id)])
+    assert explained.exit_code == 0 and "智慧医院 (title, body×1)" in explained.output, explained.output
 
     with db.session() as session:
         built = build_issue(session, FRIDAY, settings, number=640)

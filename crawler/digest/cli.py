@@ -64,17 +64,29 @@ def digest() -> None:
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per candidate, one per line")
 @click.option("--all", "show_all", is_flag=True, help="also list candidates below the threshold")
+@click.option("--explain", "explain_ids", type=int, multiple=True, metavar="ID",
+              help="print how this article's score was reached (repeatable)")
 @lexicon_option
 @config_option
-def candidates_command(week, db_url, as_json, show_all, lexicon_path, config_path) -> None:
+def candidates_command(week, db_url, as_json, show_all, explain_ids, lexicon_path, config_path) -> None:
     """List the week's stories, best first: score, matched terms, source, date, id (one per near-duplicate cluster)."""
+    from crawler.db.models import Article
     from crawler.digest.candidates import candidates
+    from crawler.relevance import score
 
     lexicon, settings = _settings(lexicon_path, config_path)
     window = _window(week)
     database = _open(db_url)
     try:
         with database.session() as session:
+            if explain_ids:
+                for article_id in explain_ids:
+                    article = session.get(Article, article_id)
+                    if article is None:
+                        _fail(f"--explain {article_id}: no article with that id")
+                    click.echo(f"[{article.id}] {article.title} ({article.source_name})")
+                    click.echo(score(article.title, article.body, lexicon).explain())
+                return
             found = candidates(session, window, lexicon, settings.preferred_sources)
             shown = found if show_all else [c for c in found if c.relevant]
             if as_json:

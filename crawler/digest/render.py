@@ -97,7 +97,7 @@ def render_html(issue: Issue, settings: DigestSettings) -> str:
         if kind == "title":
             parts.append(f"<h1>{text}</h1>")
         elif kind in ("number", "organisation", "date"):
-            parts.append(f'<p class="masthead {kind}">{text}</p>')
+            parts.append(f'<p class="masthead">{text}</p>')
         elif kind == "section":
             parts.append(f"<h2>{text}</h2>")
         elif kind == "item_heading":
