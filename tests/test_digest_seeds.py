@@ -69,7 +69,7 @@ def markdown_paragraphs(markdown: str) -> list[str]:
         para = re.sub(r"^#+\s+", "", para)
         para = re.sub(r"^\*\*(.*)\*\*$", r"\1", para, flags=re.S)
         para = re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", para)
-        para = re.sub(r"^<(https?://[^>]*)>$", r"\1", para)
+        para = re.sub(r"<(https?://[^>]*)>", r"\1", para)
         out.append(para)
     return out
 
@@ -158,3 +158,28 @@ def test_issue_rebuilt_from_its_articles_reads_as_the_seed(seed_id, seeds: Path,
     assert result.exit_code == 0, result.output
     assert "printed again" in result.output
     assert (tmp_path / "again" / md_file.name).read_text(encoding="utf-8") == markdown
+
+
+def test_the_newspaper_copy_of_a_story_is_listed_not_printed_twice(seeds: Path, db, db_url, tmp_path):
+    """Seed 000's first article is the 重庆日报 story (seed 001) reprinted by 人民网: both stored, one printed."""
+    text = next(seeds.glob("000_*.txt")).read_text(encoding="utf-8")
+    parsed = parse_issue(text)
+    page = next(seeds.glob("001_*.txt")).read_text(encoding="utf-8")
+    story = page[page.index("# 医检互认数字化改革惠及百姓"):page.index("【 AI+产业新动能 】")]
+    paper = {"url": "https://app.cqrb.cn/epaper/2025-08-31/content_1.html", "title": "医检互认数字化改革惠及百姓",
+             "source_name": "重庆日报", "published_at": "2025-08-31T06:00+08:00",
+             "body": "\n".join(line.lstrip("#■ ").strip() for line in story.splitlines()[1:] if line.strip())}
+    rows = [paper] + [{"url": i.url, "title": i.title, "source_name": i.source_name,
+                       "published_at": i.published_on.isoformat(), "body": "\n".join(i.body)} for i in parsed.items]
+    jsonl = tmp_path / "articles.jsonl"
+    jsonl.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(_main(), ["articles", "import", str(jsonl), "--db", db_url]).exit_code == 0
+    result = runner.invoke(_main(), ["digest", "build", "--week", "2025-09-05", "--number", "640", "--format", "md",
+                                     "-o", str(tmp_path / "out"), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    markdown = next((tmp_path / "out").glob("*.md")).read_text(encoding="utf-8")
+    ours = markdown_paragraphs(markdown)
+    also = "同题报道：重庆日报 https://app.cqrb.cn/epaper/2025-08-31/content_1.html"
+    assert also in ours  # the 人民网 copy is printed (a preferred source), the newspaper's is named
+    assert not compare(ours, seed_paragraphs(text), {"ours_only": [also]})
