@@ -357,6 +357,27 @@ def _title(root, rules: Rules | None, metas: dict[str, str]) -> tuple[str, objec
     return "", None
 
 
+def _lines_before(doc_lines: list[str], body_first: str, n: int) -> list[str]:
+    key = body_first[:20]
+    for i, line in enumerate(doc_lines):
+        if key and key in line:
+            return doc_lines[max(0, i - n): i]
+    return []
+
+
+def _title_from_lines(doc_lines: list[str], body_first: str) -> str:
+    """No <title>/<h1>: the headline is the nearest plain line above the body's byline block."""
+    key = body_first[:20]
+    for i, line in enumerate(doc_lines):
+        if key and key in line:
+            for cand in reversed(doc_lines[max(0, i - 10): i]):
+                if (6 <= len(cand) <= 80 and cjk_count(cand) >= 4 and not _metaish(cand) and "http" not in cand
+                        and "。" not in cand and not re.search(r"[>»]|\s-\s", cand)):
+                    return cand
+            break
+    return ""
+
+
 def _date_text(el) -> str:
     text = norm_space(" ".join(_lines(el))) or norm_space(el.text_content())
     # news.cn: <span class=year><em>2026</em></span> <span class=day><em>09</em>/<em>15</em></span> <span class=time>16:53:58
@@ -592,6 +613,12 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
             if line not in seen:
                 lines.append(line)
     result.body = "\n".join(lines)
+    if title_el is None and lines:
+        # the <title> (or nothing) gave the headline: prefer the visible headline line above the body
+        # when the <title> text is not shown there (a site-wide <title> such as '北医新闻网_(新闻)')
+        sitewide = not result.title or (len(result.title) <= 14 and re.search(r"网|频道|首页|新闻|在线", result.title))
+        if sitewide and not any(result.title[:10] in line for line in _lines_before(doc_lines, lines[0], 12)):
+            result.title = _title_from_lines(doc_lines, lines[0]) or result.title
     around = _windows(doc_lines, result.title, lines)
     labels = labelled_fields(around)
     label_editor = clean_name(labels.get("责任编辑") or labels.get("编辑") or "")

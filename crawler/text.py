@@ -146,10 +146,15 @@ def tidy_lines(lines: list[str]) -> tuple[list[str], list[str], str | None]:
     kept: list[str] = []
     dropped: list[str] = []
     editor = None
+    total = sum(len(x) for x in lines) or 1
+    seen = 0
     for line in lines:
+        seen += len(line)
         if _TAIL_START.match(line) and kept:
             dropped.append(line)
-            break
+            if seen >= 0.5 * total:  # a related-articles block after the story: the rest goes too
+                break
+            continue
         name = editor_from_line(line) if len(line) <= 80 else None
         if name and (_EDITOR_LINE.match(line) or len(line) - len(_EDITOR_INLINE.search(line).group(0) if _EDITOR_INLINE.search(line) else "") < 4):
             editor = editor or name
