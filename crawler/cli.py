@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -50,10 +51,23 @@ sources_option = click.option("--sources", "sources_file", metavar="FILE", envva
                               help="sources.yaml to use (default: config/sources.yaml).")
 
 
+redis_option = click.option("--redis", "redis_url", metavar="URL", envvar="HIWATCH_REDIS_URL",
+                            help="Redis URL of the shared queue (env HIWATCH_REDIS_URL).")
+namespace_option = click.option("--redis-namespace", "namespace", default="hiwatch", show_default=True,
+                                help="Prefix of every Redis key (one per hiwatch installation).")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="hiwatch")
 def main() -> None:
     """hiwatch: crawl the week's health-informatization news and assemble the weekly digest."""
+    if os.environ.get("HIWATCH_STRICT_WARNINGS"):  # tests: any deprecated Scrapy/Python API use is an error
+        import warnings
+
+        from scrapy.exceptions import ScrapyDeprecationWarning
+
+        warnings.simplefilter("error", ScrapyDeprecationWarning)
+        warnings.simplefilter("error", DeprecationWarning)
 
 
 @main.command()
@@ -70,10 +84,13 @@ def main() -> None:
 @click.option("--log-file", metavar="FILE", help="Write Scrapy's log to FILE.")
 @click.option("--set", "scrapy_set", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy setting (repeatable), e.g. --set DOWNLOAD_TIMEOUT=5.")
+@click.option("--distributed", is_flag=True, help="Seed a shared Redis queue and wait for `hiwatch worker`s.")
+@redis_option
+@namespace_option
 @db_option
 @sources_option
 def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, verbose, log_file, scrapy_set,
-          db_url, sources_file) -> None:
+          distributed, redis_url, namespace, db_url, sources_file) -> None:
     """Crawl the sites for the window and store the articles.
 
     The default window is the latest Saturday–Friday digest week plus the days since.
@@ -102,13 +119,66 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
     from crawler.lock import LockHeld
 
     try:
-        result = run_crawl(database, sources, window, list(sites) or None, list(replay_dirs), replay_log, polite,
-                           refresh, sources_file, level, log_file, extra)
+        if distributed:
+            from crawler.scaleout import run_coordinator
+
+            if not redis_url:
+                _fail("--distributed needs --redis URL (or HIWATCH_REDIS_URL)", EXIT_CONFIG)
+            result = run_coordinator(database, sources, window, redis_url, namespace, list(sites) or None,
+                                     list(replay_dirs), replay_log, polite, sources_file, extra)
+        else:
+            result = run_crawl(database, sources, window, list(sites) or None, list(replay_dirs), replay_log,
+                               polite, refresh, sources_file, level, log_file, extra)
     except LockHeld as exc:
         _fail(f"{exc}; not starting a second crawl", EXIT_LOCKED)
+    except ConnectionError as exc:
+        _fail(str(exc), EXIT_DATABASE)
     print_crawl_summary(database, result)
     if result.status in ("failed", "interrupted") or result.silent_sources:
         sys.exit(1)
+
+
+@main.command()
+@redis_option
+@namespace_option
+@click.option("--once", is_flag=True, help="Work on one run, then exit (default: keep waiting for runs).")
+@click.option("--wait", "wait_seconds", default=600.0, show_default=True, help="Seconds to wait for a run to start.")
+@click.option("-v", "--verbose", count=True, help="-v: Scrapy INFO logs, -vv: DEBUG.")
+@db_option
+@sources_option
+def worker(redis_url, namespace, once, wait_seconds, verbose, db_url, sources_file) -> None:
+    """Work on distributed crawls: take requests from the shared Redis queue, store into the shared database.
+
+    Without --once it serves run after run, each in a fresh subprocess (Scrapy's reactor runs once per process).
+    """
+    from crawler.scaleout import run_worker, wait_for_run
+
+    if not redis_url:
+        _fail("hiwatch worker needs --redis URL (or HIWATCH_REDIS_URL)", EXIT_CONFIG)
+    if not once:
+        import subprocess
+
+        args = [sys.executable, "-m", "crawler.cli", "worker", "--once", "--redis", redis_url, "--redis-namespace",
+                namespace, "--wait", str(wait_seconds)] + (["--db", db_url] if db_url else []) \
+            + (["--sources", sources_file] if sources_file else []) + (["-" + "v" * verbose] if verbose else [])
+        while True:
+            code = subprocess.run(args, check=False).returncode
+            if code not in (0, 5):
+                click.echo(f"worker exited {code}; starting again in 10 s", err=True)
+                import time
+
+                time.sleep(10)
+    try:
+        info = wait_for_run(redis_url, namespace, wait_seconds)
+    except ConnectionError as exc:
+        _fail(str(exc), EXIT_DATABASE)
+    if info is None:
+        click.echo(f"no run to work on within {wait_seconds:.0f} s", err=True)
+        sys.exit(5)
+    level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
+    counts = run_worker(info, redis_url, namespace, db_url, sources_file, level)
+    click.echo(f"worker done with run {info.run_id}: " + "; ".join(
+        f"{name}: {c.get('fetched', 0)} fetched, {c.get('stored', 0)} stored" for name, c in sorted(counts.items())))
 
 
 @main.group()

@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 from sqlalchemy import text, update
+from sqlalchemy.exc import DBAPIError
 
 from crawler.db import Database
 from crawler.db.models import CrawlLock, Run
@@ -68,10 +69,14 @@ class DatabaseLock:
 
     def release(self) -> None:
         if self._connection is not None:
-            self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
-            self._connection.commit()
-            self._connection.close()
-            self._connection = None
+            try:
+                self._connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": self.key})
+                self._connection.commit()
+            except DBAPIError:  # the session is gone (server restarted): so is its advisory lock
+                pass
+            finally:
+                self._connection.close()
+                self._connection = None
         if self._file is not None:
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()

@@ -12,6 +12,7 @@ import hashlib
 import json
 import mimetypes
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -124,7 +125,7 @@ class ReplayServer:
             return [r["url"] for r in self.requests]
 
     def _record(self, url: str, status: int) -> None:
-        entry = {"url": url, "status": status}
+        entry = {"url": url, "status": status, "at": time.time()}
         with self._lock:
             self.requests.append(entry)
             if self.log_path:

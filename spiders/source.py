@@ -1,6 +1,7 @@
 """The generic spider: crawls one sources.yaml record for the window — discovery pages, then article pages."""
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator, Iterable
 from urllib.parse import urljoin, urlsplit
@@ -45,6 +46,8 @@ class SourceSpider(scrapy.Spider):
         self._own_run = False
         self.check = False
         self.check_sample = None  # set by pipelines.check in check mode
+        self.redis = None  # distributed mode: the shared Redis, seeds and article claims
+        self.lease_ack = None  # distributed mode: acknowledges a leased request (crawler.distributed)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -54,6 +57,11 @@ class SourceSpider(scrapy.Spider):
         spider.run_id = settings.getint("HIWATCH_RUN_ID") or None
         spider.backoff_after = settings.getint("HIWATCH_BLOCKED_BACKOFF", 3)
         spider.check = settings.getbool("HIWATCH_CHECK")  # `hiwatch sources check`: one sample article, no paging
+        if settings.getbool("HIWATCH_DISTRIBUTED"):  # a worker of a run shared through Redis
+            from crawler.distributed import Keys, connect_redis
+
+            spider.redis = connect_redis(settings.get("HIWATCH_REDIS_URL"))
+            spider.redis_keys = Keys(settings.get("HIWATCH_REDIS_PREFIX"))
         crawler.signals.connect(spider._start_flushing, signal=signals.spider_opened)
         if spider.run_id is None:  # plain `scrapy crawl <site>`: record a run of our own
             spider.run_id = start_run(spider.database, spider.window, [spider.source.name], {"via": "scrapy crawl"})
@@ -61,9 +69,10 @@ class SourceSpider(scrapy.Spider):
         return spider
 
     def _start_flushing(self, spider) -> None:
-        """Write the counts and failures every 30 s, so a killed run still shows what it did."""
+        """Write the counts and failures every 30 s (5 s for a distributed worker), so a killed process still
+        shows most of what it did."""
         self._flusher = task.LoopingCall(self._flush)
-        self._flusher.start(30.0, now=False)
+        self._flusher.start(5.0 if self.redis is not None else 30.0, now=False)
 
     def _flush(self) -> None:
         try:
@@ -101,9 +110,19 @@ class SourceSpider(scrapy.Spider):
                               dont_filter=dont_filter)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        for entry in self.source.discovery:
-            for request in self._discovery_requests(entry):
+        """The site's discovery requests; a distributed worker drains the seeds its coordinator pushed instead,
+        so each discovery entry is started by exactly one worker and its requests go to the shared queue."""
+        if self.redis is None:
+            for entry in self.source.discovery:
+                for request in self._discovery_requests(entry):
+                    yield request
+            return
+        seeds = self.redis_keys.seeds(self.name)
+        lease = self.redis_keys.seed_lease(self.name, self.crawler.settings.get("HIWATCH_WORKER_ID"))
+        while (raw := self.redis.lmove(seeds, lease, "LEFT", "RIGHT")) is not None:
+            for request in self._discovery_requests(self.source.discovery[json.loads(raw)["entry"]]):
                 yield request
+            self.redis.lrem(lease, 1, raw)  # its requests are on the shared queue now
 
     def _discovery_requests(self, entry) -> Iterable[scrapy.Request]:
         if isinstance(entry, ListDiscovery):
@@ -254,6 +273,9 @@ class SourceSpider(scrapy.Spider):
             if stored:
                 self.ledger.incr("skipped_seen", len(stored))
                 candidates = [(url, day) for url, day in candidates if url not in stored]
+        if self.redis is not None and candidates:  # another worker may have found the same link: claim it
+            claims = self.redis_keys.prefix + f":{self.name}:articles"
+            candidates = [(url, day) for url, day in candidates if self.redis.sadd(claims, url)]
         requests = []
         for url, day in candidates:
             if self._backing_off(url):
@@ -306,6 +328,8 @@ class SourceSpider(scrapy.Spider):
 
     def on_error(self, failure: Failure) -> None:
         request = failure.request
+        if self.lease_ack is not None:
+            self.lease_ack(request.meta.get("hiwatch_lease"))
         url = request.meta.get("article_url") or request.url
         if failure.check(HttpError):
             status = failure.value.response.status

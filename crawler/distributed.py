@@ -1,0 +1,402 @@
+"""Scale-out: one crawl shared by workers on several machines through Redis (scrapy-redis), one database.
+
+- The coordinator (`hiwatch crawl --distributed`) records the run, publishes it in Redis and pushes one seed
+  per discovery entry of every site; it waits until the shared queues are drained, then closes the run.
+- A worker (`hiwatch worker`) runs every site's spider with scrapy-redis's scheduler: each spider's
+  `async def start()` drains its site's seeds into discovery requests, and all requests go through the shared
+  Redis queue and duplicate filter.
+- scrapy-redis 0.9.1 loses what a killed worker had taken off the queue. Here a pop moves the request into
+  the worker's in-flight hash in the same Redis script; it is acknowledged when its item has been stored (or
+  dropped, or its callback finished without an item); another worker re-queues the in-flight requests of a
+  worker whose heartbeat expired.
+- Politeness holds across workers: the delay between two requests to one host is kept in Redis.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import redis
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy_redis.dupefilter import RFPDupeFilter
+from scrapy_redis.queue import PriorityQueue
+from scrapy_redis.scheduler import Scheduler
+from sqlalchemy import select
+from twisted.internet import task
+
+from crawler.db import Database
+from crawler.db.models import RunSource
+from crawler.window import Window
+
+log = logging.getLogger("hiwatch.distributed")
+HEARTBEAT_TTL = 15  # seconds without a heartbeat before a worker counts as dead (HIWATCH_HEARTBEAT_TTL)
+
+
+@dataclass
+class RunInfo:
+    """What the coordinator publishes for workers: the run, its window, sites, database and replay."""
+
+    run_id: int
+    first: str
+    last: str
+    sources: list[str]
+    database_url: str
+    prefix: str
+    state: str = "running"  # running|done
+    replay: str | None = None
+    polite: bool = True
+    sources_file: str | None = None
+    settings: dict | None = None  # the coordinator's --set overrides, applied by every worker
+
+    @property
+    def window(self) -> Window:
+        from crawler.window import parse_day
+
+        return Window(parse_day(self.first), parse_day(self.last))
+
+
+def connect_redis(url: str) -> redis.Redis:
+    server = redis.Redis.from_url(url)
+    try:
+        server.ping()
+    except redis.RedisError as exc:
+        raise ConnectionError(f"cannot reach Redis at {url}: {exc}") from None
+    return server
+
+
+class Keys:
+    """Every Redis key of one distributed run lives under `<namespace>:<run id>:`."""
+
+    def __init__(self, prefix: str):
+        self.prefix = prefix
+
+    def seeds(self, spider: str) -> str:
+        return f"{self.prefix}:{spider}:seeds"
+
+    def queue(self, spider: str) -> str:
+        return f"{self.prefix}:{spider}:requests"
+
+    def dupefilter(self, spider: str) -> str:
+        return f"{self.prefix}:{spider}:dupefilter"
+
+    def inflight(self, spider: str, worker: str) -> str:
+        return f"{self.prefix}:{spider}:inflight:{worker}"
+
+    def inflight_pattern(self, spider: str) -> str:
+        return f"{self.prefix}:{spider}:inflight:*"
+
+    def seed_lease(self, spider: str, worker: str) -> str:
+        return f"{self.prefix}:{spider}:seedlease:{worker}"
+
+    def seed_lease_pattern(self, spider: str) -> str:
+        return f"{self.prefix}:{spider}:seedlease:*"
+
+    def worker(self, worker: str) -> str:
+        return f"{self.prefix}:worker:{worker}"
+
+    def host_slot(self, host: str) -> str:
+        return f"{self.prefix}:polite:{host}"
+
+
+def run_key(namespace: str) -> str:
+    return f"{namespace}:current-run"
+
+
+def publish_run(server: redis.Redis, namespace: str, info: RunInfo) -> None:
+    server.set(run_key(namespace), json.dumps(info.__dict__))
+
+
+def current_run(server: redis.Redis, namespace: str) -> RunInfo | None:
+    raw = server.get(run_key(namespace))
+    return RunInfo(**json.loads(raw)) if raw else None
+
+
+# ---- the leased queue ---------------------------------------------------------------------------------------
+_POP = """
+local found = redis.call('ZRANGE', KEYS[1], 0, 0)
+if #found == 0 then return false end
+redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
+local lease = redis.sha1hex(found[1])
+redis.call('HSET', KEYS[2], lease, found[1])
+return {lease, found[1]}
+"""
+
+
+class LeasedQueue(PriorityQueue):
+    """scrapy-redis's priority queue, but a pop leaves the request in this worker's in-flight hash until acked."""
+
+    def __init__(self, server, spider, key, serializer=None, inflight_key: str = ""):
+        super().__init__(server, spider, key, serializer)
+        self.inflight_key = inflight_key
+        self._pop = server.register_script(_POP)
+
+    def pop(self, timeout=0):
+        found = self._pop(keys=[self.key, self.inflight_key])
+        if not found:
+            return None
+        lease, data = found
+        request = self._decode_request(data)
+        request.meta["hiwatch_lease"] = lease.decode() if isinstance(lease, bytes) else lease
+        return request
+
+    def ack(self, lease: str | None) -> None:
+        if lease:
+            self.server.hdel(self.inflight_key, lease)
+
+    def push_raw(self, data: bytes, priority: int = 0) -> None:
+        self.server.zadd(self.key, {data: -priority})
+
+
+class DistributedScheduler(Scheduler):
+    """scrapy-redis's Scheduler on current Scrapy: leased pops, heartbeats, re-queueing of dead workers."""
+
+    def __init__(self, server, keys: Keys, worker: str, **kwargs):
+        super().__init__(server, persist=True, **kwargs)
+        self.keys = keys
+        self.worker = worker
+        self._heartbeat = None
+        self._last_rescue = 0.0
+        self.ttl = HEARTBEAT_TTL
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        url = settings.get("HIWATCH_REDIS_URL")
+        prefix = settings.get("HIWATCH_REDIS_PREFIX")
+        if not url or not prefix:
+            raise NotConfigured("the distributed scheduler needs HIWATCH_REDIS_URL and HIWATCH_REDIS_PREFIX")
+        server = connect_redis(url)
+        worker = settings.get("HIWATCH_WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}"
+        instance = cls(server, Keys(prefix), worker, dupefilter_key="unused",
+                       queue_cls="crawler.distributed.LeasedQueue")
+        instance.stats = crawler.stats
+        instance.crawler = crawler
+        instance.ttl = settings.getint("HIWATCH_HEARTBEAT_TTL", HEARTBEAT_TTL)
+        return instance
+
+    def open(self, spider):
+        self.spider = spider
+        name = spider.name
+        self.queue = LeasedQueue(self.server, spider, self.keys.queue(name),
+                                 inflight_key=self.keys.inflight(name, self.worker))
+        self.df = RFPDupeFilter(self.server, self.keys.dupefilter(name))
+        spider.lease_ack = self.queue.ack
+        self.beat()
+        self._heartbeat = task.LoopingCall(self.beat)
+        self._heartbeat.start(self.ttl / 3, now=False)
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            self.crawler.signals.connect(self._item_done, signal=signal)
+        self.crawler.signals.connect(self._idle, signal=signals.spider_idle)
+
+    def close(self, reason):
+        if self._heartbeat is not None and self._heartbeat.running:
+            self._heartbeat.stop()
+        if reason != "shutdown":  # a clean finish: nothing of ours is in flight any more
+            self.server.delete(self.keys.worker(self.worker))
+
+    def beat(self) -> None:
+        self.server.set(self.keys.worker(self.worker), str(time.time()), ex=self.ttl)
+
+    def enqueue_request(self, request: Request) -> bool:
+        if not request.dont_filter and self.df.request_seen(request):
+            return False
+        self.stats.inc_value("scheduler/enqueued/redis")
+        self.queue.push(request)
+        return True
+
+    def next_request(self):
+        request = self.queue.pop()
+        if request is None:
+            self.rescue_dead_workers()
+            request = self.queue.pop()
+        if request is not None:
+            self.stats.inc_value("scheduler/dequeued/redis")
+        return request
+
+    def has_pending_requests(self) -> bool:
+        return len(self.queue) > 0
+
+    def _item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
+        if response is not None:
+            self.queue.ack(response.request.meta.get("hiwatch_lease") if response.request else None)
+
+    def rescue_dead_workers(self, every: float = 3.0) -> int:
+        """Put back on the queue what workers without a heartbeat had taken; returns how many requests."""
+        now = time.monotonic()
+        if now - self._last_rescue < every:
+            return 0
+        self._last_rescue = now
+        rescued = 0
+        for key in self.server.scan_iter(self.keys.inflight_pattern(self.spider.name)):
+            worker = key.decode().rsplit(":", 1)[1]
+            if worker == self.worker or self.server.exists(self.keys.worker(worker)):
+                continue
+            claimed = f"{key.decode()}:rescue:{self.worker}"
+            try:
+                self.server.rename(key, claimed)  # atomic: only one worker gets to re-queue them
+            except redis.ResponseError:
+                continue
+            for data in self.server.hvals(claimed):
+                self.queue.push_raw(data)
+                rescued += 1
+            self.server.delete(claimed)
+            log.warning("%s: re-queued %d requests of dead worker %s", self.spider.name, rescued, worker)
+        for key in self.server.scan_iter(self.keys.seed_lease_pattern(self.spider.name)):
+            worker = key.decode().rsplit(":", 1)[1]
+            if worker == self.worker or self.server.exists(self.keys.worker(worker)):
+                continue
+            while self.server.lmove(key, self.keys.seeds(self.spider.name), "LEFT", "RIGHT") is not None:
+                rescued += 1
+        return rescued
+
+    def work_remaining(self) -> bool:
+        """Anything queued, seeded or in flight anywhere for this spider."""
+        return not drained(self.server, self.keys, [self.spider.name])
+
+    def _idle(self, spider) -> None:
+        """Stay open while other workers may still produce requests for us; close when the run is drained."""
+        self.rescue_dead_workers(every=0)
+        info = current_run(self.server, self.crawler.settings.get("HIWATCH_REDIS_NAMESPACE"))
+        if info is None or info.state == "done" or info.prefix != self.keys.prefix:
+            return  # the run is over (or another has begun): close
+        if self.work_remaining():
+            raise DontCloseSpider
+        quiet_since = getattr(self, "_quiet_since", None)
+        if quiet_since is None:
+            self._quiet_since = time.monotonic()
+            raise DontCloseSpider
+        if time.monotonic() - quiet_since < self.crawler.settings.getfloat("HIWATCH_WORKER_QUIET", 3.0):
+            raise DontCloseSpider
+
+
+class LeaseAckMiddleware:
+    """Spider middleware: acknowledge a leased request once its callback's output has gone downstream,
+    unless it produced an item (that one is acked when the item has been stored or dropped)."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def _ack(self, response, produced_item: bool) -> None:
+        ack = getattr(self.crawler.spider, "lease_ack", None)
+        if ack and not produced_item and response is not None and response.request is not None:
+            ack(response.request.meta.get("hiwatch_lease"))
+
+    def process_spider_output(self, response, result):
+        produced = False
+        for element in result:
+            produced = produced or not isinstance(element, Request)
+            yield element
+        self._ack(response, produced)
+
+    async def process_spider_output_async(self, response, result):
+        produced = False
+        async for element in result:
+            produced = produced or not isinstance(element, Request)
+            yield element
+        self._ack(response, produced)
+
+
+_SLOT = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local next_ms = tonumber(redis.call('GET', KEYS[1]) or '0')
+if now_ms >= next_ms then
+  redis.call('SET', KEYS[1], now_ms + tonumber(ARGV[1]), 'PX', tonumber(ARGV[1]) + 60000)
+  return 0
+end
+return next_ms - now_ms
+"""
+
+
+class SharedPolitenessMiddleware:
+    """Downloader middleware: at most one request start per host per DOWNLOAD_DELAY across all workers."""
+
+    def __init__(self, crawler):
+        settings = crawler.settings
+        self.delay_ms = int(settings.getfloat("DOWNLOAD_DELAY") * 1000)
+        if self.delay_ms <= 0 or not settings.get("HIWATCH_REDIS_URL"):
+            raise NotConfigured
+        self.server = connect_redis(settings.get("HIWATCH_REDIS_URL"))
+        self.keys = Keys(settings.get("HIWATCH_REDIS_PREFIX"))
+        self._slot = self.server.register_script(_SLOT)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    async def process_request(self, request):
+        host = urlsplit(request.url).hostname or ""
+        while True:
+            wait_ms = int(self._slot(keys=[self.keys.host_slot(host)], args=[self.delay_ms]))
+            if wait_ms <= 0:
+                return None
+            await asyncio.sleep(wait_ms / 1000)
+
+
+def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
+    """Scrapy settings that turn a crawl process into a worker of the run."""
+    return {
+        "SCHEDULER": "crawler.distributed.DistributedScheduler",
+        "HIWATCH_REDIS_URL": redis_url,
+        "HIWATCH_REDIS_PREFIX": info.prefix,
+        "HIWATCH_REDIS_NAMESPACE": namespace,
+        "HIWATCH_WORKER_ID": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        "HIWATCH_DISTRIBUTED": True,
+        "SPIDER_MIDDLEWARES": {"crawler.distributed.LeaseAckMiddleware": 950},
+        "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+                                   "crawler.middlewares.RetryAfterMiddleware": 550,
+                                   "crawler.distributed.SharedPolitenessMiddleware": 560},
+    }
+
+
+def seed(server: redis.Redis, keys: Keys, sources) -> int:
+    """One seed per discovery entry of every site: `{"entry": i}` on the site's seeds list."""
+    count = 0
+    for source in sources:
+        server.delete(keys.seeds(source.name))
+        for index, _ in enumerate(source.discovery):
+            server.rpush(keys.seeds(source.name), json.dumps({"entry": index}))
+            count += 1
+    return count
+
+
+def drained(server: redis.Redis, keys: Keys, names: list[str]) -> bool:
+    """No seed, queued request or leased request or seed left for these spiders."""
+    for name in names:
+        if server.llen(keys.seeds(name)) or server.zcard(keys.queue(name)):
+            return False
+        if any(server.hlen(key) for key in server.scan_iter(keys.inflight_pattern(name))):
+            return False
+        if any(server.llen(key) for key in server.scan_iter(keys.seed_lease_pattern(name))):
+            return False
+    return True
+
+
+def live_workers(server: redis.Redis, keys: Keys) -> int:
+    return sum(1 for _ in server.scan_iter(keys.worker("*")))
+
+
+def source_counts(database: Database, run_id: int) -> dict[str, Counter]:
+    from crawler.runs import COUNTERS
+
+    with database.session() as session:
+        rows = session.scalars(select(RunSource).where(RunSource.run_id == run_id)).all()
+        return {row.source: Counter({c: getattr(row, c) for c in COUNTERS}) for row in rows}
+
+
+def clear_run(server: redis.Redis, keys: Keys) -> None:
+    for key in server.scan_iter(f"{keys.prefix}:*"):
+        server.delete(key)

@@ -1,0 +1,155 @@
+"""Scale-out on the real Redis and PostgreSQL: two workers share one run; one is killed; nothing is lost or doubled."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+
+import pytest
+import redis
+from sqlalchemy import func, select, text
+
+from crawler.db import connect
+from crawler.db.models import Article, Run, RunSource
+from replaykit import REPO, SOURCES, build_replay, requested
+
+REDIS_URL = os.environ.get("HIWATCH_TEST_REDIS", "redis://127.0.0.1:6379/15")
+# Coordinator and workers run with deprecation warnings as errors: scrapy-redis through current APIs only.
+ENV = {**os.environ, "HIWATCH_STRICT_WARNINGS": "1"}
+FAST = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY_JITTER=0", "--set", "HIWATCH_HEARTBEAT_TTL=3"]
+
+
+@pytest.fixture
+def redis_url():
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.RedisError as exc:
+        pytest.fail(f"Redis at {REDIS_URL} is part of the test environment and not reachable: {exc}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def pg(pg_url):
+    database = connect(pg_url)
+    with database.engine.begin() as conn:
+        conn.execute(text("TRUNCATE articles, raw_pages, runs, run_sources, fetch_failures, discovery_pages, "
+                          "crawl_lock RESTART IDENTITY CASCADE"))
+    yield pg_url, database
+    database.dispose()
+
+
+def _pages(count: int) -> dict:
+    days = ["0830", "0831", "0901", "0902", "0903", "0904", "0905"]
+    per_page = 10
+    pages = {}
+    for i in range(count):
+        pages.setdefault(1 + i // per_page, []).append((days[i % 7], 200 + i, f"{8 + i % 10:02d}:{i % 60:02d}"))
+    return pages
+
+
+def _coordinator(db_url, root, sources, redis_url, namespace, log):
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "crawl", "--distributed", "--redis", redis_url,
+         "--redis-namespace", namespace, "--replay", str(root), "--replay-log", str(log), "--week", "2025-09-05",
+         "--db", db_url, "--sources", str(sources), "--polite", *FAST],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+
+def _worker(redis_url, namespace, db_url):
+    return subprocess.Popen(
+        [sys.executable, "-m", "crawler.cli", "worker", "--once", "--wait", "60", "--redis", redis_url,
+         "--redis-namespace", namespace, "--db", db_url],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+
+
+def _sources(tmp_path, delay: float):
+    path = tmp_path / "sources.yaml"
+    # per-site politeness in YAML: the delay holds across workers (kept in Redis)
+    path.write_text(SOURCES.format().replace("    rules:", f"    politeness: {{concurrency: 2, delay: {delay}}}\n    rules:"),
+                    encoding="utf-8")
+    return path
+
+
+def _count(database, model=Article) -> int:
+    with database.session() as session:
+        return session.scalar(select(func.count(model.id))) or 0
+
+
+def test_two_workers_one_killed_everything_stored_once(tmp_path, pg, redis_url):
+    db_url, database = pg
+    root = tmp_path / "replay"
+    root.mkdir()
+    pages = _pages(40)
+    build_replay(root, pages)
+    expected = 40
+    sources = _sources(tmp_path, 0.1)
+    namespace = f"hiwatch-test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "requests.jsonl"
+    coordinator = _coordinator(db_url, root, sources, redis_url, namespace, log)
+    workers = [_worker(redis_url, namespace, db_url) for _ in range(2)]
+    try:
+        deadline = time.time() + 90
+        while _count(database) < 8:
+            assert time.time() < deadline, "the workers stored nothing"
+            assert coordinator.poll() is None, coordinator.communicate()
+            time.sleep(0.1)
+        workers[0].send_signal(signal.SIGKILL)  # mid-run: it holds leased requests that must not be lost
+        out, err = coordinator.communicate(timeout=180)
+        assert coordinator.returncode == 0, out + err
+        _, survivor_err = workers[1].communicate(timeout=60)
+        assert workers[1].returncode == 0, survivor_err
+        assert "Warning" not in survivor_err, survivor_err
+    finally:
+        for process in (coordinator, *workers):
+            if process.poll() is None:
+                process.kill()
+    with database.session() as session:
+        urls = session.scalars(select(Article.url)).all()
+        assert len(urls) == len(set(urls)) == expected
+        run = session.scalars(select(Run)).one()
+        assert run.status in ("ok", "partial") and run.finished_at is not None
+        stats = session.scalars(select(RunSource)).one()  # both workers' counts in one row (a killed worker's
+        assert 0 < stats.stored <= expected                 # last few seconds of counts die with it)
+        assert stats.discovery_pages >= 1
+    # the whole window was fetched once per article, plus at most the few the killed worker had in flight
+    article_requests = [u for u in requested(log) if "/n1/" in u]
+    assert expected <= len(article_requests) <= expected + 6
+
+    # Run it again with one worker: nothing new is fetched, only the discovery pages.
+    log2 = tmp_path / "again.jsonl"
+    coordinator = _coordinator(db_url, root, sources, redis_url, namespace, log2)
+    worker = _worker(redis_url, namespace, db_url)
+    out, err = coordinator.communicate(timeout=180)
+    worker.communicate(timeout=60)
+    assert coordinator.returncode == 0, out + err
+    assert not [u for u in requested(log2) if "/n1/" in u]
+    assert _count(database) == expected
+    redis.Redis.from_url(redis_url).delete(f"{namespace}:current-run")
+
+
+def test_the_host_delay_holds_across_workers(tmp_path, pg, redis_url):
+    """Two workers, one host, delay 0.3 s in sources.yaml: request starts to the host are ≥ 0.3 s apart overall."""
+    db_url, database = pg
+    root = tmp_path / "replay"
+    root.mkdir()
+    build_replay(root, _pages(12))
+    sources = _sources(tmp_path, 0.3)
+    namespace = f"hiwatch-test-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "requests.jsonl"
+    coordinator = _coordinator(db_url, root, sources, redis_url, namespace, log)
+    workers = [_worker(redis_url, namespace, db_url) for _ in range(2)]
+    out, err = coordinator.communicate(timeout=180)
+    for process in workers:
+        process.communicate(timeout=60)
+    assert coordinator.returncode == 0, out + err
+    import json
+
+    times = [json.loads(line)["at"] for line in log.read_text().splitlines()
+             if "health.people.com.cn" in json.loads(line)["url"] and "robots" not in json.loads(line)["url"]]
+    gaps = [b - a for a, b in zip(times, times[1:])]
+    assert len(times) >= 14 and min(gaps) >= 0.25, gaps
+    assert _count(database) == 12
+    redis.Redis.from_url(redis_url).delete(f"{namespace}:current-run")
