@@ -195,6 +195,19 @@ def build_issue_again(db, settings) -> Issue:
         return result.issue
 
 
+def test_build_cli_takes_comma_separated_ids(db, db_url, tmp_path):
+    with db.session() as session:
+        a = _add(session, "http://a.example/1", "足球联赛开幕", "比赛精彩纷呈。", "新华网", date(2025, 9, 1))
+        b = _add(session, "http://a.example/2", "篮球比赛", "观众热情。", "新华网", date(2025, 9, 2))
+        ids = f"{a.id},{b.id}"
+    result = CliRunner().invoke(digest, ["build", "--week", "2025-09-05", "--number", "640", "--only", "--pick", ids,
+                                         "--format", "md", "-o", str(tmp_path), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    assert "1. [" in result.output and "2. [" in result.output
+    result = CliRunner().invoke(digest, ["build", "--pick", "x,1", "-o", str(tmp_path), "--db", db_url])
+    assert result.exit_code == 2 and "not an article id" in result.output
+
+
 def test_build_cli_errors_are_clear(db_url, tmp_path):
     runner = CliRunner()
     result = runner.invoke(digest, ["build", "--week", "2025-09-04", "-o", str(tmp_path), "--db", db_url])

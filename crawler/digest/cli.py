@@ -44,6 +44,24 @@ def _settings(lexicon_path: str | None, config_path: str | None):
         _fail(str(exc))
 
 
+class IdList(click.ParamType):
+    """Article ids: `12`, or `12,15,18`."""
+
+    name = "id"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            return tuple(int(part) for part in str(value).replace("，", ",").split(",") if part.strip())
+        except ValueError:
+            self.fail(f"{value!r} is not an article id or a comma-separated list of ids", param, ctx)
+
+
+def _flat(groups) -> list[int]:
+    return [article_id for group in groups for article_id in group]
+
+
 db_option = click.option("--db", "db_url", metavar="URL", help="database URL (default: $HIWATCH_DATABASE_URL, "
                                                                 "else sqlite:///var/hiwatch.sqlite3)")
 week_option = click.option("--week", metavar="FRIDAY", help="the issue's Friday, YYYY-MM-DD (default: the latest "
@@ -125,10 +143,10 @@ def _print_table(window: Window, shown, total: int, threshold: float) -> None:
 @digest.command("build")
 @week_option
 @click.option("--number", type=click.IntRange(min=1), help="the issue number (default: the last issue's + 1)")
-@click.option("--pick", "picks", type=int, multiple=True, metavar="ID",
-              help="print this article (repeatable); it also chooses which copy of a story is printed")
-@click.option("--exclude", "excludes", type=int, multiple=True, metavar="ID",
-              help="leave out the story containing this article (repeatable)")
+@click.option("--pick", "picks", type=IdList(), multiple=True, metavar="ID[,ID…]",
+              help="print this article (repeatable, or comma-separated); it also chooses which copy of a story is printed")
+@click.option("--exclude", "excludes", type=IdList(), multiple=True, metavar="ID[,ID…]",
+              help="leave out the story containing this article (repeatable, or comma-separated)")
 @click.option("--only", is_flag=True, help="print only the --pick articles, not the automatic selection")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="all", show_default=True)
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -152,8 +170,8 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
     database = _open(db_url)
     try:
         with database.session() as session:
-            result = build_issue(session, friday, settings, lexicon, number=number, picks=picks,
-                                 excludes=excludes, only=only)
+            result = build_issue(session, friday, settings, lexicon, number=number, picks=_flat(picks),
+                                 excludes=_flat(excludes), only=only)
         formats = FORMATS if fmt == "all" else (fmt,)
         paths = write_outputs(result.issue, settings, out_dir, formats)
     except DigestBuildError as exc:
