@@ -122,6 +122,10 @@ def test_numbering_continues_from_the_last_issue_across_skipped_weeks(db):
         assert build_issue(session, date(2025, 9, 26), settings, number=650).issue.number == 650
         stored = {d.friday: d.number for d in session.query(Digest)}
     assert stored == {FRIDAY: 640, date(2025, 9, 19): 641, date(2025, 9, 26): 650}
+    with db.session() as session:
+        # an issue for a skipped week built late would take 641 after 640: already used, so it asks for a number
+        with pytest.raises(DigestBuildError, match="641 is already used by the issue of 2025-09-19"):
+            build_issue(session, date(2025, 9, 12), settings, picks=[1])
 
 
 def test_selection_clusters_preferred_source_picks_and_excludes(db, db_url, tmp_path):

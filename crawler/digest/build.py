@@ -93,14 +93,17 @@ def build_issue(session: Session, friday: date, settings: DigestSettings, lexico
     window = Window.week(friday)
     picks, excludes = list(picks), list(excludes)
     digest = session.scalars(select(Digest).where(Digest.friday == friday)).first()
+    if number is None and digest is None:
+        number = next_number(session, friday)
     if number is not None:
         clash = session.scalars(select(Digest).where(Digest.number == number, Digest.friday != friday)).first()
         if clash is not None:
-            raise DigestBuildError(f"issue number {number} is already used by the issue of {clash.friday}")
+            raise DigestBuildError(f"issue number {number} is already used by the issue of {clash.friday}"
+                                   "; give another with --number N")
     reselect = digest is None or bool(picks or excludes or only)
     now = now_utc()
     if digest is None:
-        digest = Digest(number=number if number is not None else next_number(session, friday), friday=friday,
+        digest = Digest(number=number, friday=friday,
                         window_start=window.first, window_end=window.last, organisation=settings.organisation,
                         status="draft", created_at=now)
         session.add(digest)
