@@ -221,6 +221,12 @@ def test_build_cli_errors_are_clear(db_url, tmp_path):
     assert result.exit_code == 1 and "no article to print" in result.output
     result = runner.invoke(digest, ["build", "--only", "-o", str(tmp_path), "--db", db_url])
     assert result.exit_code == 2 and "--only needs" in result.output
+    bad = tmp_path / "lexicon.yaml"
+    bad.write_text("terms: {health: {医院: 1}}\n", encoding="utf-8")
+    result = runner.invoke(digest, ["candidates", "--lexicon", str(bad), "--db", db_url])
+    assert result.exit_code == 2 and "lexicon.yaml:1: field terms.informatization" in result.output
+    result = runner.invoke(digest, ["candidates", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none"])
+    assert result.exit_code == 3 and "cannot reach" in result.output
 
 
 def test_window_edges_use_shanghai_days(db):

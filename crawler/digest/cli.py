@@ -14,17 +14,26 @@ from crawler.db import DatabaseError, connect
 from crawler.window import Window, parse_day
 
 FORMAT_CHOICES = ("docx", "md", "html", "all")
+# exit codes as the main `hiwatch` CLI uses them: 1 a request that cannot be done, 2 configuration, 3 database
+EXIT_CONFIG = 2
+EXIT_DATABASE = 3
 
 
-def _fail(message: str) -> None:
-    raise click.ClickException(message)
+class Failure(click.ClickException):
+    def __init__(self, message: str, code: int = 1):
+        super().__init__(message)
+        self.exit_code = code
+
+
+def _fail(message: str, code: int = 1) -> None:
+    raise Failure(message, code)
 
 
 def _open(db_url: str | None):
     try:
         return connect(db_url)
     except DatabaseError as exc:
-        _fail(str(exc))
+        _fail(str(exc), EXIT_DATABASE)
 
 
 def _window(week: str | None) -> Window:
@@ -41,7 +50,7 @@ def _settings(lexicon_path: str | None, config_path: str | None):
     try:
         return load_lexicon(lexicon_path), load_digest_settings(config_path)
     except (LexiconError, DigestConfigError) as exc:
-        _fail(str(exc))
+        _fail(str(exc), EXIT_CONFIG)
 
 
 class IdList(click.ParamType):
@@ -113,7 +122,7 @@ def candidates_command(week, db_url, as_json, show_all, explain_ids, lexicon_pat
                 return
             _print_table(window, shown, len(found), lexicon.threshold)
     except DBAPIError as exc:
-        _fail(f"database error on {database.url}: {exc.orig}")
+        _fail(f"database error on {database.url}: {exc.orig}", EXIT_DATABASE)
     finally:
         database.dispose()
 
@@ -177,7 +186,7 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
     except DigestBuildError as exc:
         _fail(str(exc))
     except DBAPIError as exc:
-        _fail(f"database error on {database.url}: {exc.orig}; nothing was stored")
+        _fail(f"database error on {database.url}: {exc.orig}; nothing was stored", EXIT_DATABASE)
     finally:
         database.dispose()
     issue = result.issue
@@ -213,7 +222,7 @@ def import_command(file, db_url, lexicon_path) -> None:
     try:
         lexicon = load_lexicon(lexicon_path)
     except LexiconError as exc:
-        _fail(str(exc))
+        _fail(str(exc), EXIT_CONFIG)
     database = _open(db_url)
     try:
         with database.session() as session:
@@ -224,7 +233,7 @@ def import_command(file, db_url, lexicon_path) -> None:
     except ImportError_ as exc:
         _fail(f"nothing imported; {len(exc.problems)} problem(s):\n" + "\n".join(exc.problems))
     except DBAPIError as exc:
-        _fail(f"database error on {database.url}: {exc.orig}; nothing imported")
+        _fail(f"database error on {database.url}: {exc.orig}; nothing imported", EXIT_DATABASE)
     finally:
         database.dispose()
     click.echo(f"imported {file}: {summary.inserted} new, {summary.updated} updated, {summary.unchanged} unchanged")
