@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
@@ -44,7 +45,34 @@ def _css(selector: str):
     return compiled or None
 
 
+_PAGE = threading.local()  # ids/classes of the page being extracted: a cheap pre-filter for selectors
+_TOKENS: dict[str, tuple[str, ...]] = {}
+
+
+def _tokens(selector: str) -> tuple[str, ...]:
+    found = _TOKENS.get(selector)
+    if found is None:
+        # every alternative of a selector group needs its own ids/classes; a group is never pre-filtered
+        found = () if "," in selector else tuple(re.findall(r"[#.]([A-Za-z_][\w-]*)", selector))
+        _TOKENS[selector] = found
+    return found
+
+
+_ATTR_TOKENS = re.compile(r"""\b(?:id|class)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
+
+
+def _page_tokens(html: str) -> set[str]:
+    """Every id and class name the page's markup mentions (one regex pass)."""
+    out: set[str] = set()
+    for match in _ATTR_TOKENS.finditer(html):
+        out.update((match.group(1) or match.group(2) or match.group(3) or "").split())
+    return out
+
+
 def _select(root, selector: str) -> list:
+    page = getattr(_PAGE, "tokens", None)
+    if page is not None and any(token not in page for token in _tokens(selector)):
+        return []  # an id/class the page never mentions: skip the (costly) tree walk
     sel = _css(selector)
     if sel is None:
         return []
@@ -524,13 +552,20 @@ def _parse(html: str):
 
 def _body_only(content: bytes | str, url: str, rules: Rules | None, title: str, content_type: str | None) -> list[str]:
     html = decode(content, content_type)[0] if isinstance(content, (bytes, bytearray)) else content
-    root = _parse(html)
-    if root is None:
-        return []
-    for bad in root.xpath("//script|//style|//noscript"):
-        bad.drop_tree()
-    lines, _editor, _how = _pick_body(root, rules, title, [])
-    return lines
+    previous, _PAGE.tokens = getattr(_PAGE, "tokens", None), _page_tokens(html)
+    try:
+        root = _parse(html)
+        if root is None:
+            return []
+        for bad in root.xpath("//script|//style|//noscript"):
+            bad.drop_tree()
+        for el in _select(root, B.COMMENTS):
+            if el.getparent() is not None:
+                el.drop_tree()
+        lines, _editor, _how = _pick_body(root, rules, title, [])
+        return lines
+    finally:
+        _PAGE.tokens = previous
 
 
 def _trafilatura_body(html: str, url: str) -> list[str]:
@@ -559,6 +594,8 @@ def extract(page: bytes | str, url: str, rules: Rules | None = None, content_typ
         result.warnings.append(f"extraction failed: {type(exc).__name__}: {exc}")
         if not result.body:
             result.blocked = result.blocked or "extraction error"
+    finally:
+        _PAGE.tokens = None
     return result
 
 
@@ -570,6 +607,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     else:
         result.blocked = "no page content"
         return
+    _PAGE.tokens = _page_tokens(html)
     if "\ufffd" in html[:50000] and html.count("\ufffd") > 50:
         result.warnings.append("many undecodable bytes")
     root = _parse(html)
