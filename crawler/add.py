@@ -11,7 +11,7 @@ from crawler.db import Database
 from crawler.db.models import Article
 from crawler.extract import extract
 from crawler.fetch import FetchError, fetch_page
-from crawler.store import store
+from crawler.store import enrich, store
 from crawler.urls import canonical, url_date
 
 
@@ -45,7 +45,7 @@ def add_url(database: Database, sources: SourcesFile, url: str, source_name: str
     extracted.source_name = source_name or (source.label_for(url) if source else urlsplit(url).hostname)
     day = url_date(url, source.compiled_patterns()) if source else None
     created = store(database, url, extracted, source.name if source else "manual", [page], url_date=day,
-                    origin="add", after_save=after_save)
+                    origin="add", after_save=after_save or enrich())
     with database.session() as session:
         article = session.scalar(select(Article).where(Article.url == url))
         return Added(article.id, created, article.title, article.source_name, article.published_at)

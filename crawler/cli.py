@@ -397,5 +397,28 @@ def runs(last, as_json, db_url) -> None:
     print_runs(_database(db_url), last, as_json)
 
 
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; anything but localhost "
+              "needs a token (HIWATCH_WEB_TOKEN or --token).")
+@click.option("--port", default=8765, show_default=True)
+@click.option("--token", envvar="HIWATCH_WEB_TOKEN", help="Access token required when not bound to localhost.")
+@db_option
+def serve(host, port, token, db_url) -> None:
+    """The analyst's review page: pick, order and publish the week's issue in a browser."""
+    from crawler.web import serve as run_server
+
+    run_server(host=host, port=port, token=token, database_url=db_url)
+
+
+def _register_feature_groups() -> None:
+    """Command groups that live beside their feature."""
+    from crawler.digest.cli import articles, digest
+
+    main.add_command(digest)
+    main.add_command(articles)
+
+
+_register_feature_groups()
+
 if __name__ == "__main__":
     main()

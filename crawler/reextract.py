@@ -14,7 +14,7 @@ from crawler.db import Database
 from crawler.db.models import Article
 from crawler.extract import extract
 from crawler.pool import get_pool
-from crawler.store import raw_html
+from crawler.store import enrich, raw_html
 from crawler.window import SHANGHAI, now_utc
 
 FIELDS = ("title", "body", "published_at", "date_source", "date_precision", "author", "editor", "original_source",
@@ -50,6 +50,7 @@ def reextract(database: Database, sources: SourcesFile, since: date | None = Non
     with database.session() as session:
         ids = session.scalars(query).all()
     pool = get_pool(workers)
+    rescore = enrich()
     for start in range(0, len(ids), batch):
         with database.session() as session:
             articles = session.scalars(select(Article).where(Article.id.in_(ids[start:start + batch]))
@@ -86,6 +87,8 @@ def reextract(database: Database, sources: SourcesFile, since: date | None = Non
                 if not dry_run:
                     article.extractor = new.extractor
                     article.updated_at = now_utc()
+                    if {"title", "body"} & set(changed):
+                        rescore(session, article)
             if dry_run:
                 session.rollback()
     return report

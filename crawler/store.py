@@ -93,6 +93,22 @@ def store(database: Database, url: str, extracted: Extracted, site: str, pages: 
     return False
 
 
+def enrich(lexicon=None):
+    """The after_save hook of crawl, add and reextract: relevance score and near-duplicate cluster, computed
+    inside the article's own transaction."""
+    from crawler.dedupe import assign_cluster
+    from crawler.relevance import load_lexicon, score
+
+    lexicon = lexicon or load_lexicon()
+
+    def after_save(session: Session, article: Article) -> None:
+        relevance = score(article.title, article.body, lexicon)
+        article.relevance, article.relevance_terms = relevance.score, relevance.terms
+        assign_cluster(session, article)
+
+    return after_save
+
+
 def raw_html(page: RawPage) -> bytes:
     return gzip.decompress(page.html_gz)
 

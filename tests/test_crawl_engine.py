@@ -41,6 +41,9 @@ def test_crawl_stores_the_week_once_and_never_requests_outside(db_url, replay):
         assert "胡喆" in one.body and "责编" not in one.body
         assert one.published_at.isoformat() == "2025-09-01T01:12:00+00:00"  # 09:12 Shanghai
         assert one.date_precision == "minute"
+        # scored and clustered in the same transaction (the test pages share their text: one cluster)
+        assert one.relevance > 0 and "互联网医院" in " ".join(one.relevance_terms)
+        assert {a.cluster_id for a in articles} == {by_number[2].id}  # the earliest (08-30) names the cluster
         assert raw_html(session.scalars(select(RawPage).where(RawPage.article_id == one.id)).one()).startswith(b"<!DOC")
         runs = session.scalars(select(Run)).all()
         assert [r.status for r in runs] == ["ok"]
