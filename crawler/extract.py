@@ -2,11 +2,10 @@
 heuristic for Chinese news pages, trafilatura only when all of those fail; then the date chain."""
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 import lxml.html
 from lxml import etree
@@ -53,7 +52,8 @@ def _tokens(selector: str) -> tuple[str, ...]:
     found = _TOKENS.get(selector)
     if found is None:
         # every alternative of a selector group needs its own ids/classes; a group is never pre-filtered
-        found = () if "," in selector else tuple(re.findall(r"[#.]([A-Za-z_][\w-]*)", selector))
+        bare = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", selector)  # attribute tests and :pseudo(args) name no class
+        found = () if "," in selector else tuple(re.findall(r"[#.]([A-Za-z_][\w-]*)", bare))
         _TOKENS[selector] = found
     return found
 
@@ -315,10 +315,11 @@ def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
                 st = stats.get(node)
                 if st and st[0] + st[1] < MIN_BODY_CHARS:
                     continue
-                if kind == "loose":
-                    if density is None or not any(a is node for a in density.iterancestors()) and density is not node:
+                how = f"{kind}:{selector}"
+                if kind == "loose":  # a loose name counts only when the density pick lies inside it
+                    if density is None or (density is not node and not any(a is node for a in density.iterancestors())):
                         continue
-                    node, kind = density, "density"
+                    node, how = density, "density"
                 elif kind == "builtin":
                     node = _refine(node, stats)
                 _drop_noise(node, noise)
@@ -327,7 +328,7 @@ def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
                 if _body_quality(lines, node):
                     kept, editor = _clean_body_lines(lines, title)
                     if kept:
-                        return kept, editor, (kind if kind == "density" else f"{kind}:{selector}")
+                        return kept, editor, how
         if kind == "rules":
             warnings.append("site body rules matched nothing usable; generic path used")
     node = density
