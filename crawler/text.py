@@ -27,6 +27,9 @@ _BOILER_LINE = re.compile(
     re.I,
 )
 _PAGER_TAIL = re.compile(r"(?:\s*[\[【]\s*\d{1,2}\s*[\]】]){2,}\s*$")
+# Promotion lines inside article containers (app downloads, polls, QR codes); only short lines are dropped.
+_PROMO_LINE = re.compile(r"【(?:下载地址|点击投票|点击查看|点击进入|立即下载)】|点击下载|扫码下载|长按识别二维码|扫描下方二维码|"
+                         r"关注(?:微信)?公众号|第一时间接收最全面|免费试玩|下载客户端还能")
 # Lines that start a trailing block of links (related articles): everything after them is dropped.
 _TAIL_START = re.compile(
     r"^[【\[]?\s*(?:相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|相关文章|热点推荐|猜你喜欢|往期回顾|更多阅读|相关报道|热门推荐)\s*[】\]]?\s*[:：]?\s*$"
@@ -160,7 +163,7 @@ def tidy_lines(lines: list[str]) -> tuple[list[str], list[str], str | None]:
             editor = editor or name
             dropped.append(line)
             continue
-        if len(line) <= 120 and is_boilerplate_line(line):
+        if len(line) <= 120 and (is_boilerplate_line(line) or _PROMO_LINE.search(line)):
             dropped.append(line)
             continue
         line = _PAGER_TAIL.sub("", line)
