@@ -641,7 +641,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
             el.drop_tree()
     lines, body_editor, how = _pick_body(root, rules, result.title, result.warnings)
     # 'rules:<selector>' (sources.yaml), 'builtin:<selector>' (template families), 'density', 'trafilatura'
-    result.extractor = how
+    result.extractor = (how or "none")[:64]  # the DB column is String(64)
     if not lines:
         lines = _trafilatura_body(html, url)
         if lines:
