@@ -183,7 +183,11 @@ def choose(candidates: list[Candidate], url_day: date | None, now: datetime | No
         ordered = sorted(valid, key=lambda c: PRIORITY[c.source])
         anchor = ordered[0].local().date()
         pool = [c for c in ordered if c.local().date() == anchor]
-    return max(pool, key=lambda c: (PRECISION_RANK[c.precision], -PRIORITY[c.source]))
+    picked = max(pool, key=lambda c: (PRECISION_RANK[c.precision], -PRIORITY[c.source]))
+    if picked.utc() > now:
+        # accepted within the clock-skew tolerance, but a publish time is never later than `now`
+        picked = Candidate(now.astimezone(timezone.utc), picked.source, picked.precision)
+    return picked
 
 
 def htmldate_candidate(html: str, url: str | None = None) -> Candidate | None:

@@ -93,6 +93,14 @@ def test_future_dates_are_rejected():
     assert choose([today], None, NOW) is today
 
 
+def test_clock_skew_is_tolerated_but_clamped_to_now():
+    skewed = Candidate(datetime(2026, 11, 20, 20, 3), "rule", "minute")  # 12:03 UTC, now is 12:00 UTC
+    picked = choose([skewed], None, NOW)
+    assert picked.utc() == NOW and picked.source == "rule"
+    too_far = Candidate(datetime(2026, 11, 20, 20, 30), "rule", "minute")
+    assert choose([too_far], None, NOW) is None
+
+
 def test_url_day_anchors_and_precision_wins():
     meta_day = Candidate(datetime(2025, 8, 31), "meta", "day")
     text_time = Candidate(datetime(2025, 8, 31, 9, 12), "text", "minute")

@@ -10,7 +10,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -118,9 +117,8 @@ def mutated(draw, base: st.SearchStrategy[bytes]) -> bytes:
     return bytes(data)
 
 
-# crawler.dates.choose() accepts precise candidates up to 5 minutes past `now` (clock skew) and returns them
-# unchanged, so published_at can be up to 5 minutes in the future: the strict property is an xfail below, and
-# every other test checks "never beyond that tolerance".
+# crawler.dates.choose() accepts precise candidates up to 5 minutes past `now` (clock skew) but clamps the
+# result to `now`: test_dates_strictly_not_after_now checks the strict property, the others the tolerance.
 SKEW = timedelta(minutes=5)
 
 
@@ -164,10 +162,6 @@ ONE_MINUTE_AHEAD = TEMPLATE.format(title="医院上线互联网诊疗平台", wh
                                    iso="2025-09-06T12:01:00+08:00", comment="", text="", inline="", charset="utf-8")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "dates bug: crawler.dates.choose() keeps a precise candidate up to 5 minutes after `now` (clock-skew "
-    "tolerance) and returns it as is, so published_at can lie in the future (here now + 1 min); proposed fix: "
-    "keep the tolerance for accepting a candidate but clamp the result to `now`"))
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @example(page=(ONE_MINUTE_AHEAD.encode("utf-8"), "utf-8"), url="http://health.people.com.cn/n1/2025/0906/c1-1.html",
          rules=PEOPLE_RULES)
