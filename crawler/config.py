@@ -55,12 +55,17 @@ class ListDiscovery(_Strict):
 
 
 class JsonDiscovery(_Strict):
-    """A JSON list endpoint; its URL given, or found on `from_page` by `url_pattern` (re-derived each run)."""
+    """A JSON list endpoint; its URL given, or found on `from_page` by `url_pattern` (re-derived each run).
+
+    With `url_template` the URL is built from the pattern's groups ({1}, {2} …; {0} the whole match), resolved
+    against the page: news.cn pages say `data="datasource:<uuid>"` and the list is `ds_<uuid>.json`.
+    """
 
     type: Literal["json"]
     urls: list[str] = []
     from_page: str | None = None
     url_pattern: str | None = None
+    url_template: str | None = None
     paginate: Paginate | None = None
 
     _rx = field_validator("url_pattern")(lambda cls, v: v if v is None else _check_regex(v))

@@ -179,7 +179,10 @@ class SourceSpider(scrapy.Spider):
         entry = response.meta["entry"]
         self.ledger.incr("discovery_pages")
         text = self._text(response)
-        found = list(dict.fromkeys(urljoin(response.url, m.group(0)) for m in re.finditer(entry.url_pattern, text)))
+        found = list(dict.fromkeys(
+            urljoin(response.url, entry.url_template.format(m.group(0), *m.groups()) if entry.url_template
+                    else m.group(0))
+            for m in re.finditer(entry.url_pattern, text)))
         if not found:
             self.ledger.fail(response.url, "error", f"no JSON list matching {entry.url_pattern!r} on the page")
         for url in found:
