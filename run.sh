@@ -22,6 +22,9 @@ case "${1:-}" in
     # The real crawl, against the project's own replay set served on 127.0.0.1 (no network needed),
     # for the digest week ending Friday 2025-09-05, into the default SQLite file var/hiwatch.sqlite3.
     .venv/bin/hiwatch crawl --replay fixtures/replay --week 2025-09-05 "${@:2}"
+    # Then the Friday issue from the database: ranked candidates, and the 周报 as DOCX, Markdown and HTML.
+    .venv/bin/hiwatch digest candidates --week 2025-09-05
+    .venv/bin/hiwatch digest build --week 2025-09-05 --number 640 --format all -o out/demo
     ;;
   test)
     setup
