@@ -138,6 +138,14 @@ _LEGAL = re.compile(r"版权所有|版权声明|免责声明|著作权|许可证
                     r"广告服务|未经.{0,10}(?:授权|许可)", re.I)
 
 
+def _holds_blocks(anchor) -> bool:
+    """An <a> that swallowed page blocks and a lot of text (broken markup), not a card link around a teaser."""
+    if not any(isinstance(d.tag, str) and d.tag.lower() in ("div", "p", "table", "td", "li", "section", "article")
+               for d in anchor.iterdescendants()):
+        return False
+    return len(_WORDISH.findall(anchor.text_content() or "")) > 150
+
+
 def _stats(root) -> dict:
     """Bottom-up per element: good text (sentence-like, outside links), other text, link text."""
     stats: dict = {}
@@ -146,7 +154,8 @@ def _stats(root) -> dict:
     for el in order:  # document order: parents before children
         parent = el.getparent()
         inside = link_depth.get(parent, False) if parent is not None else False
-        link_depth[el] = inside or el.tag == "a"
+        # an unclosed <a> in broken markup swallows the rest of the page: one holding blocks is no link
+        link_depth[el] = inside or (el.tag == "a" and not _holds_blocks(el))
     for el in reversed(order):
         tag = el.tag.lower()
         good = bad = link = 0.0
@@ -240,7 +249,7 @@ def _body_quality(lines: list[str], node) -> bool:
     if cjk_count(text) + len(re.findall(r"[A-Za-z]", text)) // 4 < MIN_BODY_CHARS:
         return False
     total = len(_WORDISH.findall(text)) or 1
-    linked = sum(len(_WORDISH.findall(a.text_content() or "")) for a in node.iter("a"))
+    linked = sum(len(_WORDISH.findall(a.text_content() or "")) for a in node.iter("a") if not _holds_blocks(a))
     return linked / total < 0.5
 
 
@@ -313,7 +322,7 @@ def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
         for selector in selectors:
             for node in _select(root, selector):
                 st = stats.get(node)
-                if st and st[0] + st[1] < MIN_BODY_CHARS:
+                if st and st[0] + st[1] + st[2] < MIN_BODY_CHARS:
                     continue
                 how = f"{kind}:{selector}"
                 if kind == "loose":  # a loose name counts only when the density pick lies inside it
@@ -323,7 +332,9 @@ def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
                 elif kind == "builtin":
                     node = _refine(node, stats)
                 _drop_noise(node, noise)
-                _drop_link_blocks(node, stats)
+                # inside an unclosed <a> (broken markup) every word counts as link text: judge the subtree alone
+                inside_link = any(isinstance(a.tag, str) and a.tag.lower() == "a" for a in node.iterancestors())
+                _drop_link_blocks(node, _stats(node) if inside_link else stats)
                 lines = _lines(node)
                 if _body_quality(lines, node):
                     kept, editor = _clean_body_lines(lines, title)
@@ -357,6 +368,17 @@ def _metas(root) -> dict[str, str]:
     return out
 
 
+def _el_title(el) -> str:
+    """A headline element's text; an unclosed <h1> that swallowed the page gives its first line only."""
+    text = norm_space(el.text_content())
+    swallowed = any(isinstance(d.tag, str) and d.tag.lower() in ("div", "p", "table", "ul", "section", "article")
+                    for d in el.iterdescendants())
+    if swallowed or len(text) > 160:
+        lines = _lines(el)
+        text = lines[0] if lines else norm_space(el.text or "")
+    return text if 2 <= len(text) <= 160 else ""
+
+
 def _title(root, rules: Rules | None, metas: dict[str, str]) -> tuple[str, object]:
     page_title = ""
     for el in root.iter("title"):
@@ -366,19 +388,17 @@ def _title(root, rules: Rules | None, metas: dict[str, str]) -> tuple[str, objec
     suffix = rules.title_suffix if rules else None
     if rules and rules.title:
         el, _ = _first(root, rules.title)
-        if el is not None:
-            return norm_space(el.text_content()), el
-    h1s = [(norm_space(h.text_content()), h) for h in root.iter("h1")]
+        if el is not None and _el_title(el):
+            return _el_title(el), el
+    h1s = [(_el_title(h), h) for h in root.iter("h1")]
     h1s = [(t, h) for t, h in h1s if 4 <= len(t) <= 160]
     base = page_title or metas.get("og:title", "")
     for text, h in h1s:  # the h1 the <title> starts with is the headline
         if base and base.startswith(text[: max(6, len(text) // 2)]):
             return text, h
     el, _ = _first(root, B.TITLE)
-    if el is not None:
-        text = norm_space(el.text_content())
-        if 4 <= len(text) <= 160:
-            return text, el
+    if el is not None and _el_title(el):
+        return _el_title(el), el
     if base:
         return strip_title_suffix(base, suffix, [t for t, _ in h1s]), None
     if h1s:
@@ -643,7 +663,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     # 'rules:<selector>' (sources.yaml), 'builtin:<selector>' (template families), 'density', 'trafilatura'
     result.extractor = (how or "none")[:64]  # the DB column is String(64)
     if not lines:
-        lines = _trafilatura_body(html, url)
+        lines, _ = _clean_body_lines(_trafilatura_body(html, url), result.title)
         if lines:
             result.extractor = "trafilatura"
     for content, more_url in more_pages:

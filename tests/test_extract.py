@@ -138,3 +138,20 @@ def test_editor_author_source_kept_apart():
     assert got.editor == "毛思远、邱烨"
     assert got.original_source == "人民网"
     assert "责编" not in got.body
+
+
+@pytest.mark.parametrize("closing", ["</h1>", "<h1>"])
+def test_unclosed_anchor_and_headline_in_broken_markup(closing):
+    """An unclosed <a> swallows the body and an unclosed <h1> the whole page: title and body stay clean."""
+    html = ("<html><head><meta charset=utf-8><title>基层医院接入远程会诊平台_健康_人民网</title></head><body>"
+            f"<div class='rm_txt'><h1>基层医院接入远程会诊平台{closing}"
+            "<div class=channel><div class='col-1-1'>2025年09月02日10:30 | 来源：<a href=/>人民网"
+            "<div class=rm_txt_con><p>　　记者王镕报道：全省乡镇卫生院已全部接入远程会诊平台，患者在家门口就能看专家。"
+            "<p>　　平台上线以来累计开展远程会诊两万余例，基层首诊率明显提高。</span></td>"
+            "<table><tr><td>　　下一步将推动检查结果互认，减少重复检查。</div></div><p <<>> </p><scr")
+    got = extract(html.encode("utf-8"), "http://health.people.com.cn/n1/2025/0902/c14739-2.html", now=NOW)
+    assert got.title == "基层医院接入远程会诊平台"
+    assert got.body.split("\n")[0].startswith("记者王镕报道")
+    assert got.body.endswith("减少重复检查。")
+    assert got.author == "王镕" and got.original_source == "人民网"
+    assert got.published_at == datetime(2025, 9, 2, 2, 30, tzinfo=timezone.utc)
