@@ -22,11 +22,18 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _sources(path: str | None):
+def _sources(path: str | None, sites: tuple[str, ...] = ()):
+    """The validated sources file; exit 2 if it is wrong or names in `sites` are not in it."""
     try:
-        return load_sources(path)
+        loaded = load_sources(path)
     except SourcesError as exc:
         _fail(f"invalid sources file, nothing crawled:\n{exc}", EXIT_CONFIG)
+    for name in sites:
+        try:
+            loaded.get(name)
+        except KeyError as exc:
+            _fail(str(exc.args[0]), EXIT_CONFIG)
+    return loaded
 
 
 def _database(url: str | None):
@@ -99,12 +106,7 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
     from crawler.crawl import run_crawl
     from crawler.report import print_crawl_summary
 
-    sources = _sources(sources_file)
-    for name in sites:
-        try:
-            sources.get(name)
-        except KeyError as exc:
-            _fail(str(exc.args[0]), EXIT_CONFIG)
+    sources = _sources(sources_file, sites)
     window = _window(week, since, until, crawl=True)
     extra = {}
     for pair in scrapy_set:
@@ -209,12 +211,7 @@ def sources_check(sites, week, replay_dirs, db_url, sources_file) -> None:
     from crawler.crawl import run_crawl
     from crawler.lock import LockHeld
 
-    loaded = _sources(sources_file)
-    for name in sites:
-        try:
-            loaded.get(name)
-        except KeyError as exc:
-            _fail(str(exc.args[0]), EXIT_CONFIG)
+    loaded = _sources(sources_file, sites)
     window = _window(week, None, None, crawl=True)
     try:
         result = run_crawl(_database(db_url), loaded, window, list(sites) or None, list(replay_dirs),

@@ -6,16 +6,13 @@ from scrapy.exceptions import DropItem
 from crawler.extract import extract
 from crawler.pool import run_in_pool
 from crawler.sniff import binary_kind
+from pipelines import CrawlerPipeline
 
 
-class ExtractPipeline:
+class ExtractPipeline(CrawlerPipeline):
     def __init__(self, crawler):
-        self.crawler = crawler
+        super().__init__(crawler)
         self.workers = crawler.settings.getint("HIWATCH_EXTRACT_WORKERS") or None
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     async def process_item(self, item):
         spider = self.crawler.spider

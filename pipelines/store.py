@@ -6,16 +6,13 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.store import enrich, store
+from pipelines import CrawlerPipeline
 
 
-class StorePipeline:
+class StorePipeline(CrawlerPipeline):
     def __init__(self, crawler):
-        self.crawler = crawler
+        super().__init__(crawler)
         self.after_save = enrich()  # loads config/lexicon.yaml once; a broken lexicon stops the crawl at start
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
 
     def process_item(self, item):
         spider = self.crawler.spider

@@ -3,15 +3,10 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem
 
+from pipelines import CrawlerPipeline
 
-class WindowPipeline:
-    def __init__(self, crawler):
-        self.crawler = crawler
 
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(crawler)
-
+class WindowPipeline(CrawlerPipeline):
     def process_item(self, item):
         spider = self.crawler.spider
         published_at = item["extracted"].published_at

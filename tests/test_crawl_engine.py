@@ -1,11 +1,6 @@
 """The crawl engine end to end on a small replay set built here: discovery, paging, window, store, re-run."""
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
@@ -13,6 +8,7 @@ from crawler.db import connect
 from crawler.db.models import Article, FetchFailure, RawPage, Run, RunSource
 from crawler.store import raw_html
 from replaykit import SOURCES, article_url, build_replay, read_manifest, requested, run_cli, write_manifest
+
 
 @pytest.fixture
 def replay(tmp_path):
