@@ -22,6 +22,10 @@ FRIDAY = date(2025, 9, 5)
 NOW = datetime(2025, 9, 6, tzinfo=timezone.utc)
 HEALTH_IT = ("市卫生健康委推进医检互认和电子病历共享，患者在医院的检查结果可跨院调阅。\n"
              "医院信息化建设加快，互联网医院服务覆盖全市。\n影像云平台接入基层医疗机构。")
+HEALTH_IT_2 = ("县医院上线互联网医院，慢病患者在手机上复诊续方，电子处方流转到药店。\n"
+               "县卫生健康局表示，全民健康信息平台已连通所有乡镇卫生院，远程会诊常态化。")
+HEALTH_IT_3 = ("全省医学影像云平台覆盖县级医院，群众不用再带着胶片跑医院，电子胶片可在手机上调阅。\n"
+               "省卫生健康委介绍，医疗机构之间的检查检验结果互认项目继续扩大，减少重复检查。")
 
 
 @pytest.mark.parametrize("number, digits", [(640, "六四零"), (576, "五七六"), (674, "六七四"), (1005, "一零零五"), (0, "零")])
@@ -107,9 +111,8 @@ def test_numbering_continues_from_the_last_issue_across_skipped_weeks(db):
     settings = DigestSettings()
     with db.session() as session:
         _add(session, "http://a.example/1", "医院推进医检互认", HEALTH_IT, "人民网", date(2025, 8, 31))
-        _add(session, "http://a.example/2", "互联网医院上线", HEALTH_IT.replace("市", "县"), "新华网", date(2025, 9, 19))
-        _add(session, "http://a.example/3", "影像云接入", "电子胶片" + HEALTH_IT.replace("市", "区"), "光明网",
-             date(2025, 9, 24))
+        _add(session, "http://a.example/2", "互联网医院上线", HEALTH_IT_2, "新华网", date(2025, 9, 19))
+        _add(session, "http://a.example/3", "影像云接入", HEALTH_IT_3, "光明网", date(2025, 9, 24))
         with pytest.raises(DigestBuildError, match="--number"):
             build_issue(session, FRIDAY, settings)
     with db.session() as session:
@@ -234,9 +237,28 @@ def test_window_edges_use_shanghai_days(db):
     with db.session() as session:
         # Friday 23:30 in Shanghai is inside the week; Saturday 00:30 is the next week's
         _add(session, "http://a.example/in", "医院推进医检互认", HEALTH_IT, "人民网", FRIDAY, 23)
-        late = _add(session, "http://a.example/out", "互联网医院上线", HEALTH_IT.replace("市", "县"), "人民网",
+        late = _add(session, "http://a.example/out", "互联网医院上线", HEALTH_IT_2, "人民网",
                     FRIDAY + timedelta(days=1), 0)
         built = build_issue(session, FRIDAY, settings, number=640)
         assert [i.url for i in built.issue.items] == ["http://a.example/in"]
         assert built.issue.items[0].published_on == FRIDAY
         assert late.id
+
+
+def test_a_story_printed_last_week_is_flagged_and_not_chosen_again(db):
+    settings = DigestSettings()
+    with db.session() as session:
+        first = _add(session, "http://a.example/1", "医院推进医检互认", HEALTH_IT, "人民网", date(2025, 8, 29))
+        assert build_issue(session, date(2025, 8, 29), settings, number=639).issue.items[0].article_id == first.id
+    with db.session() as session:
+        reprint = _add(session, "http://b.example/1", "医院推进医检互认", HEALTH_IT, "光明网", date(2025, 8, 31))
+        fresh = _add(session, "http://b.example/2", "互联网医院上线", HEALTH_IT_2, "新华网", date(2025, 9, 1))
+        assert reprint.cluster_id == first.id
+        from crawler.digest.candidates import candidates
+        from crawler.window import Window
+
+        found = {c.id: c for c in candidates(session, Window.week(FRIDAY))}
+        assert found[reprint.id].printed_in == [639] and found[fresh.id].printed_in == []
+        built = build_issue(session, FRIDAY, settings)
+        assert built.issue.number == 640
+        assert [i.article_id for i in built.issue.items] == [fresh.id]

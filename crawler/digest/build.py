@@ -46,11 +46,12 @@ def _also(members: Iterable[Article]) -> list[dict]:
 
 def select_items(session: Session, found: list[Candidate], settings: DigestSettings, picks: Iterable[int] = (),
                  excludes: Iterable[int] = (), only: bool = False) -> list[tuple[Article, list[Article]]]:
-    """Default: relevant candidates, best first, at most max_items; plus picks; minus excludes; in date order."""
+    """Default: relevant candidates not printed in an earlier issue, best first, at most max_items; plus picks;
+    minus excludes; in date order."""
     picks, excludes = list(dict.fromkeys(picks)), set(excludes)
     chosen: dict[int, tuple[Article, list[Article]]] = {}  # keyed by the candidate's printed article id
     if not only:
-        for candidate in [c for c in found if c.relevant][: settings.max_items]:
+        for candidate in [c for c in found if c.relevant and not c.printed_in][: settings.max_items]:
             chosen[candidate.id] = (candidate.article, candidate.also)
     for article_id in picks:
         candidate = next((c for c in found if article_id in c.member_ids()), None)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crawler.db.models import Article
+from crawler.db.models import Article, Digest, DigestItem
 from crawler.dedupe import as_utc, assign_cluster
 from crawler.relevance import Lexicon, default_lexicon, score
 from crawler.window import SHANGHAI, Window
@@ -22,6 +22,7 @@ class Candidate:
     terms: list[str]
     relevant: bool
     also: list[Article] = field(default_factory=list)
+    printed_in: list[int] = field(default_factory=list)  # numbers of earlier issues that printed this story
 
     @property
     def id(self) -> int:
@@ -46,6 +47,7 @@ class Candidate:
             "terms": self.terms,
             "cluster_id": self.article.cluster_id,
             "also_reported_by": [{"id": a.id, "source_name": a.source_name, "url": a.url} for a in self.also],
+            "printed_in": self.printed_in,
         }
 
 
@@ -100,5 +102,23 @@ def candidates(session: Session, window: Window, lexicon: Lexicon | None = None,
         result = score(best.title, best.body, lexicon)
         others = sorted((m for m in members if m.id != chosen.id), key=published_key)
         out.append(Candidate(chosen, result.score, result.terms, result.relevant, others))
+    printed = printed_before(session, window, list(clusters))
+    for candidate in out:
+        candidate.printed_in = printed.get(candidate.article.cluster_id or candidate.article.id, [])
     out.sort(key=lambda c: (-c.score, published_key(c.article)))
     return out
+
+
+def printed_before(session: Session, window: Window, cluster_ids: list[int]) -> dict[int, list[int]]:
+    """cluster id → numbers of earlier issues that printed a copy of that story (a copy from last week, say)."""
+    if not cluster_ids:
+        return {}
+    query = (select(Article.cluster_id, Digest.number)
+             .join(DigestItem, DigestItem.article_id == Article.id)
+             .join(Digest, Digest.id == DigestItem.digest_id)
+             .where(Article.cluster_id.in_(cluster_ids), Digest.friday < window.last)
+             .order_by(Digest.number))
+    found: dict[int, list[int]] = {}
+    for cluster_id, number in session.execute(query):
+        found.setdefault(cluster_id, []).append(number)
+    return found

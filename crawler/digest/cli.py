@@ -141,7 +141,8 @@ def _print_table(window: Window, shown, total: int, threshold: float) -> None:
         table.add_row(str(c.id), f"{c.score:g}" + ("" if c.relevant else " ·"),
                       c.published_on.isoformat() if c.published_on else "?", c.article.source_name,
                       c.article.title, "、".join(c.terms[:6]),
-                      "、".join(f"{a.source_name} #{a.id}" for a in c.also))
+                      "、".join([f"{a.source_name} #{a.id}" for a in c.also]
+                               + [f"printed in issue {n}" for n in c.printed_in]))
     console = Console(soft_wrap=False)
     console.print(table)
     hidden = total - len(shown)
