@@ -1,0 +1,132 @@
+"""Access control for the review page: token login, CSRF tokens, Host check, response headers.
+
+- No token (bound to localhost): every request must name a loopback Host (127.0.0.1, localhost, [::1]), so a
+  web page elsewhere cannot reach the app through DNS rebinding.
+- With a token (required when bound to anything but localhost): a request is let in when its session cookie was
+  set by the login form, or when it carries `Authorization: Bearer TOKEN` / `X-Hiwatch-Token: TOKEN`.
+- Every POST made with the session cookie carries the session's CSRF token (form field `csrf_token` or header
+  `X-CSRF-Token`); a request authenticated by the token header needs none (browsers never add it cross-site).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+import secrets
+
+from flask import Flask, abort, redirect, render_template, request, session, url_for
+
+CSRF_FIELD = "csrf_token"
+OPEN_ENDPOINTS = {"login", "static"}
+LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and localhost; False for 0.0.0.0, :: and every other address or name."""
+    name = (host or "").strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _host_name(host_header: str) -> str:
+    """'127.0.0.1:8765' → '127.0.0.1', '[::1]:80' → '::1', 'localhost' → 'localhost'."""
+    host = host_header or ""
+    if host.startswith("["):
+        return host[1:].split("]", 1)[0]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def csrf_token() -> str:
+    token = session.get(CSRF_FIELD)
+    if not token:
+        token = session[CSRF_FIELD] = secrets.token_urlsafe(32)
+    return token
+
+
+def _token_fingerprint(token: str) -> str:
+    return hashlib.sha256(("hiwatch-web:" + token).encode("utf-8")).hexdigest()[:32]
+
+
+def check_token(app: Flask, offered: str | None) -> bool:
+    expected = app.config["HIWATCH_TOKEN"]
+    return bool(expected and offered) and hmac.compare_digest(offered.encode("utf-8"), expected.encode("utf-8"))
+
+
+def _header_token() -> str | None:
+    auth = request.headers.get("Authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return request.headers.get("X-Hiwatch-Token")
+
+
+def logged_in(app: Flask) -> bool:
+    token = app.config["HIWATCH_TOKEN"]
+    return bool(token) and hmac.compare_digest(session.get("auth", ""), _token_fingerprint(token))
+
+
+def log_in(app: Flask) -> None:
+    session.clear()
+    session["auth"] = _token_fingerprint(app.config["HIWATCH_TOKEN"])
+    csrf_token()
+
+
+def install(app: Flask) -> None:
+    """Register the checks (before every request) and the response headers (after)."""
+
+    @app.before_request
+    def _guard():
+        token = app.config["HIWATCH_TOKEN"]
+        if not token and not is_loopback(_host_name(request.host)):
+            abort(400, description=f"unexpected Host {request.host!r}: the review page answers only to "
+                                   "127.0.0.1, localhost or [::1]")
+        by_header = bool(token) and check_token(app, _header_token())
+        if token and not by_header and not logged_in(app) and request.endpoint not in OPEN_ENDPOINTS:
+            if request.method == "GET":
+                return redirect(url_for("login", next=request.full_path.rstrip("?")))
+            abort(401, description="log in first (the access token is required)")
+        if request.method == "POST" and not by_header:
+            offered = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
+            expected = session.get(CSRF_FIELD) or ""
+            if not expected or not hmac.compare_digest(offered.encode("utf-8"), expected.encode("utf-8")):
+                abort(400, description="the form's security token is missing or out of date: reload the page "
+                                       "and send it again")
+        return None
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "frame-ancestors 'self'; form-action 'self'; base-uri 'none'; object-src 'none'")
+        if request.method == "GET" and response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        if not app.config["HIWATCH_TOKEN"]:
+            return redirect(url_for("index"))
+        target = request.values.get("next") or url_for("index")
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("index")
+        error = None
+        if request.method == "POST":
+            if check_token(app, request.form.get("token")):
+                log_in(app)
+                return redirect(target)
+            error = "访问令牌不正确 (wrong token)"
+        return render_template("login.html", next=target, error=error), (401 if error else 200)
+
+    @app.route("/logout", methods=["POST"])
+    def logout():
+        session.clear()
+        return redirect(url_for("login") if app.config["HIWATCH_TOKEN"] else url_for("index"))
