@@ -230,6 +230,10 @@ def _routes(app: Flask) -> None:  # noqa: C901  (one place for the routes)
     def index():
         return redirect(url_for("week", friday=latest_friday(today_shanghai()).isoformat()))
 
+    @app.route("/favicon.ico")
+    def favicon():
+        return Response(status=204)
+
     @app.route("/week")
     def week_jump():
         text = request.args.get("day", "")
@@ -270,10 +274,13 @@ def _routes(app: Flask) -> None:  # noqa: C901  (one place for the routes)
             except DigestBuildError:
                 suggested = None
             rows = [_row(c, picked) for c in shown]
+            excluded = list(session.scalars(select(Article).where(
+                Article.published_at >= window.start, Article.published_at < window.end,
+                Article.status == "excluded").order_by(Article.published_at)))
             return render_template(
                 "week.html", window=window, friday=day, rows=rows, total=len(found), relevant_count=relevant_count,
                 sites=sites, site=site, q=text, show_all=show_all, digest=digest, items=items,
-                shown_ids=shown_ids, number=suggested, threshold=ctx["lexicon"].threshold,
+                shown_ids=shown_ids, number=suggested, excluded=excluded, threshold=ctx["lexicon"].threshold,
                 prev_friday=(day - timedelta(days=7)).isoformat(), next_friday=(day + timedelta(days=7)).isoformat(),
                 this_friday=latest_friday(today_shanghai()).isoformat(),
                 settings=ctx["settings"])

@@ -1,0 +1,203 @@
+"""The review page end to end in a real browser: Debian's Chromium driven by Playwright against the app served on
+127.0.0.1 with a seeded database (SQLite and PostgreSQL). Screenshots go to a temporary directory (or to
+$HIWATCH_SCREENSHOTS when set, to look at them).
+
+Never `playwright install`: the tests use /usr/bin/chromium (apt-get install chromium). Without it they skip
+with a message, except under CI=true where they fail.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crawler.db.models import Article, Digest, Run, RunSource
+from crawler.web import create_app, make_server
+from test_web import FRIDAY, NOW, seed_week
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+TITLE_A = "北京推进医检互认 电子病历跨院调阅"
+TITLE_B = "互联网医院服务覆盖全市 智慧医疗再提速"
+
+
+def _need_browser() -> None:
+    problem = None
+    if not CHROMIUM.exists():
+        problem = f"{CHROMIUM} is absent: apt-get install chromium to run the browser tests"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            problem = "playwright is not installed: pip install -e '.[dev]' (never `playwright install`)"
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shots(tmp_path, request) -> Path:
+    base = os.environ.get("HIWATCH_SCREENSHOTS")
+    folder = Path(base) / request.node.name if base else tmp_path / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture
+def site(db, db_url):
+    """The app on a free port of 127.0.0.1, in a thread, over the seeded database: (base URL, ids)."""
+    ids = seed_week(db)
+    with db.session() as session:  # last night's crawl: one site found nothing
+        run = Run(kind="crawl", started_at=NOW, finished_at=NOW, status="partial", sources=["people", "xinhua"],
+                  args={})
+        session.add(run)
+        session.flush()
+        session.add_all([RunSource(run_id=run.id, source="people", links_found=40, fetched=12, stored=12),
+                         RunSource(run_id=run.id, source="xinhua", links_found=0)])
+    app = create_app(db_url)
+    server = make_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", ids
+    server.shutdown()
+    server.server_close()
+    app.extensions["hiwatch"]["database"].dispose()
+
+
+@pytest.fixture
+def page(browser, shots):
+    context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    tab.on("console", lambda msg: errors.append(msg.text)
+           if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    # a stylesheet, script, icon or frame that fails to load (documents may answer 4xx on purpose: 422 …)
+    tab.on("response", lambda r: errors.append(f"{r.status} {r.url}")
+           if r.status >= 400 and r.request.resource_type != "document" else None)
+    yield tab
+    context.close()
+    assert errors == [], f"errors in the page: {errors}"
+
+
+def _docx_titles(path: str) -> list[str]:
+    import docx
+
+    document = docx.Document(path)
+    return [p.text for p in document.paragraphs if re.match(r"^\d+\. ", p.text)]
+
+
+def test_pick_two_reorder_build_and_download_the_docx(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    assert page.locator("li.cand").count() == 3
+    assert page.locator("li.cand").first.locator("mark").count() > 0  # matched terms highlighted
+    assert page.locator("#crawl-status.bad .src.nothing").inner_text() == "xinhua 0/0 无结果"
+    assert page.locator(".src.nothing").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(180, 35, 24)"
+    page.screenshot(path=shots / "1-week.png", full_page=True)
+
+    # pick A then B: the panel lists them in picking order
+    page.locator(f'input.pick[value="{ids["a"]}"]').check()
+    page.locator(f'input.pick[value="{ids["b"]}"]').check()
+    selection = page.locator("#selection li .sel-title")
+    assert selection.all_inner_texts() == [TITLE_A, TITLE_B]
+    # reorder: B first
+    page.locator(f'#selection li[data-id="{ids["b"]}"] button.up').click()
+    assert selection.all_inner_texts() == [TITLE_B, TITLE_A]
+    assert page.locator("#order").input_value() == f"{ids['b']},{ids['a']}"
+    page.fill("#number", "640")
+    page.screenshot(path=shots / "2-picked.png", full_page=False)
+
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    assert "已保存第 640 期" in page.locator(".flash.ok").inner_text()
+    assert page.locator("#selection li .sel-title").all_inner_texts() == [TITLE_B, TITLE_A]
+    frame = page.frame_locator("#preview-frame")
+    assert frame.locator("h1").inner_text() == "全国卫生信息化舆情监测周报"
+    assert frame.locator("h3").all_inner_texts() == [f"1. {TITLE_B}", f"2. {TITLE_A}"]
+    page.screenshot(path=shots / "3-saved.png", full_page=True)
+
+    with page.expect_download() as info:
+        page.click("#download-docx")
+    download = info.value
+    assert download.suggested_filename == "周报-640-20250905.docx"
+    saved = shots / download.suggested_filename
+    download.save_as(saved)
+    assert _docx_titles(str(saved)) == [f"1. {TITLE_B}", f"2. {TITLE_A}", f"1. {TITLE_B}", f"2. {TITLE_A}"]
+
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert digest.number == 640 and [i.article_id for i in digest.items] == [ids["b"], ids["a"]]
+
+
+def test_another_copy_replaces_the_first_and_removing_unpicks(site, page, shots):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    page.locator(f'input.pick[value="{ids["b"]}"]').check()
+    page.locator(f'input.pick[value="{ids["a"]}"]').check()
+    page.locator(f'input.pick[value="{ids["a2"]}"]').check()  # the 新华网 copy of story A
+    assert not page.locator(f'input.pick[value="{ids["a"]}"]').is_checked()
+    assert page.locator("#selection li").evaluate_all("els => els.map(e => e.dataset.id)") == [
+        str(ids["b"]), str(ids["a2"])]
+    page.locator(f'#selection li[data-id="{ids["b"]}"] button.remove').click()
+    assert not page.locator(f'input.pick[value="{ids["b"]}"]').is_checked()
+    assert page.locator("#order").input_value() == str(ids["a2"])
+    # preview without saving opens the issue in a new tab
+    page.fill("#number", "641")
+    with page.context.expect_page() as opened:
+        page.click("#preview-unsaved")
+    preview = opened.value
+    preview.wait_for_load_state()
+    assert preview.locator("h3").all_inner_texts() == ["1. 北京：医检互认让电子病历跨院调阅"]
+    assert "同题报道：人民网" in preview.locator("body").inner_text()
+    preview.screenshot(path=shots / "preview.png", full_page=False)
+
+
+def test_article_view_exclude_filters_and_add_error(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    page.click(f'li.cand[data-id="{ids["c"]}"] h2 a')
+    assert page.locator("#article-title").inner_text() == "<script>alert('x')</script>远程医疗平台上线 电子病历共享"
+    assert "<b>远程会诊</b>平台上线" in page.locator("#article-body").inner_text()  # shown as text, not markup
+    assert page.locator("#original-link").get_attribute("href") == "http://news.example.cn/20250903/c.html"
+    page.screenshot(path=shots / "article.png", full_page=True)
+    page.fill('#exclude-form input[name="reason"]', "标题抽取错误")
+    page.click('#exclude-form button[type="submit"]')
+    assert "已排除：标题抽取错误" in page.locator("#excluded-note").inner_text()
+    with db.session() as session:
+        assert session.get(Article, ids["c"]).status == "excluded"
+
+    page.goto(f"{base}/week/2025-09-05")
+    assert page.locator(f'li.cand[data-id="{ids["c"]}"]').count() == 0
+    page.select_option('#filters select[name="site"]', "光明日报")
+    page.click('#filters button[type="submit"]')
+    assert page.locator("li.cand").count() == 1
+    page.fill('#filters input[name="q"]', "电子病历")
+    page.click('#filters button[type="submit"]')
+    assert page.locator("li.cand").count() == 0 and "没有符合筛选条件的" in page.locator(".empty").inner_text()
+    page.click("#prev-week")
+    assert page.url.endswith("/week/2025-08-29") and page.locator("li.cand").count() == 1
+
+    page.goto(f"{base}/add")
+    page.fill('#add-form input[name="url"]', "http://127.0.0.1:9/nothing-listens-here.html")
+    page.click('#add-form button[type="submit"]')
+    assert "添加失败" in page.locator("#add-error").inner_text()
+    page.screenshot(path=shots / "add-error.png")
