@@ -155,3 +155,11 @@ def test_unclosed_anchor_and_headline_in_broken_markup(closing):
     assert got.body.endswith("减少重复检查。")
     assert got.author == "王镕" and got.original_source == "人民网"
     assert got.published_at == datetime(2025, 9, 2, 2, 30, tzinfo=timezone.utc)
+
+
+def test_sentences_that_mention_sharing_or_copyright_stay():
+    keep = ["市民把检查报告分享到家庭群，异地就医的家人也能查看。",
+            "法院认定，该平台对患者健康数据并不享有版权所有权，判决其删除相关数据并赔礼道歉。"]
+    got = extract(_article([PARA] + keep + ["分享到：微信 微博", "人民网版权所有，未经书面授权禁止使用"]),
+                  "http://health.people.com.cn/n1/2025/0831/c14739-1.html", now=NOW)
+    assert got.body.split("\n") == [PARA] + keep
