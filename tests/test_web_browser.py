@@ -201,3 +201,15 @@ def test_article_view_exclude_filters_and_add_error(site, page, shots, db):
     page.click('#add-form button[type="submit"]')
     assert "添加失败" in page.locator("#add-error").inner_text()
     page.screenshot(path=shots / "add-error.png")
+
+
+def test_without_chromium_the_browser_tests_skip_except_on_ci(monkeypatch, tmp_path):
+    import test_web_browser as module
+
+    monkeypatch.setattr(module, "CHROMIUM", tmp_path / "no-chromium")
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        module._need_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="is absent"):
+        module._need_browser()

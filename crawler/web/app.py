@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
-from flask import (Flask, Response, abort, flash, redirect, render_template, request, send_file, url_for)
+from flask import Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -76,8 +76,8 @@ def create_app(database_url: str | None = None, token: str | None = None, *, sou
 
     @app.context_processor
     def _status():
-        if request.endpoint in (None, "static", "login"):
-            return {}
+        if request.endpoint in (None, "static", "login") or not g.get("authorized"):
+            return {}  # nothing about the crawl before the token (or on a refused Host)
         return {"crawl_status": crawl_status(app)}
 
     @app.errorhandler(400)

@@ -13,11 +13,13 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import time
 
-from flask import Flask, abort, redirect, render_template, request, session, url_for
+from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 
 CSRF_FIELD = "csrf_token"
 OPEN_ENDPOINTS = {"login", "static"}
+FAILED_LOGIN_DELAY = 0.5  # seconds
 LOOPBACK_NAMES = {"localhost", "localhost.", "ip6-localhost"}
 
 
@@ -88,6 +90,7 @@ def install(app: Flask) -> None:
             if request.method == "GET":
                 return redirect(url_for("login", next=request.full_path.rstrip("?")))
             abort(401, description="log in first (the access token is required)")
+        g.authorized = not token or by_header or logged_in(app)
         if request.method == "POST" and not by_header:
             offered = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
             expected = session.get(CSRF_FIELD) or ""
@@ -116,13 +119,14 @@ def install(app: Flask) -> None:
         if not app.config["HIWATCH_TOKEN"]:
             return redirect(url_for("index"))
         target = request.values.get("next") or url_for("index")
-        if not target.startswith("/") or target.startswith("//"):
+        if not target.startswith("/") or target[1:2] in ("/", "\\"):  # neither //host nor /\host: stay here
             target = url_for("index")
         error = None
         if request.method == "POST":
             if check_token(app, request.form.get("token")):
                 log_in(app)
                 return redirect(target)
+            time.sleep(FAILED_LOGIN_DELAY)  # guessing costs time
             error = "访问令牌不正确 (wrong token)"
         return render_template("login.html", next=target, error=error), (401 if error else 200)
 
