@@ -9,8 +9,8 @@ _PUNCT_CN = re.compile(r"[，。！？；：、“”‘’（）《》,.!?;:]")
 
 # Lines that are never article text (whole-line matches, after whitespace normalisation).
 _EDITOR_LINE = re.compile(
-    r"^[\[【（(]?\s*(?:责任编辑|責任編輯|责编|責編|编辑|編輯|审核|审校|校对|编审|终审|签发|监制|统筹|责任校对)\s*[:：]?\s*"
-    r"(?P<name>[^\]】）)]{0,60}?)\s*[\]】）)]?\s*$"
+    r"^[\[【（(]?\s*(?:责任编辑|責任編輯|责编|責編|编辑|編輯|审核|审校|校对|编审|终审|签发|监制|统筹|责任校对)"
+    r"(?:\s*[:：]|\s+|$)\s*(?P<name>[^\]】）)，。！？；]{0,30}?)\s*[\]】）)]?\s*$"
 )
 _EDITOR_INLINE = re.compile(r"[\[【（(]\s*(?:责任编辑|責任編輯|责编|責編)\s*[:：]\s*(?P<name>[^\]】）)]{1,40})[\]】）)]")
 _BOILER_LINE = re.compile(

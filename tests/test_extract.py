@@ -163,3 +163,19 @@ def test_sentences_that_mention_sharing_or_copyright_stay():
     got = extract(_article([PARA] + keep + ["分享到：微信 微博", "人民网版权所有，未经书面授权禁止使用"]),
                   "http://health.people.com.cn/n1/2025/0831/c14739-1.html", now=NOW)
     assert got.body.split("\n") == [PARA] + keep
+
+
+@pytest.mark.parametrize("line, editor", [
+    ("(责编：毛思远、邱烨)", "毛思远、邱烨"), ("【责任编辑:崔红宗】", "崔红宗"), ("编辑:李楠", "李楠"),
+    ("[责编：孙宗鹤]", "孙宗鹤"), ("责任编辑：孙重远", "孙重远"),
+])
+def test_editor_lines_leave_the_body(line, editor):
+    got = extract(_article([PARA, PARA + "（二）", line]), "http://health.people.com.cn/n1/2025/0831/c14739-1.html",
+                  now=NOW)
+    assert got.editor == editor and line not in got.body
+
+
+def test_a_sentence_starting_with_bianji_is_body():
+    line = "编辑部近日收到读者来信，反映某医院挂号难的问题，记者随即展开调查。"
+    got = extract(_article([PARA, line]), "http://health.people.com.cn/n1/2025/0831/c14739-1.html", now=NOW)
+    assert line in got.body and got.editor is None
