@@ -504,6 +504,8 @@ def test_serve_refuses_other_addresses_without_a_token(monkeypatch, tmp_path):
     result = CliRunner().invoke(hiwatch, ["serve", "--host", "0.0.0.0", "--db", url, "--token", "short"])
     assert result.exit_code == 2 and "too short" in result.output
     assert started == []
+    unreachable = CliRunner().invoke(hiwatch, ["serve", "--db", "postgresql://nobody@127.0.0.1:1/none"])
+    assert unreachable.exit_code == 3 and "cannot reach" in unreachable.output and started == []
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.1.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("::") and not is_loopback("example.com")
 

@@ -123,6 +123,8 @@ def test_pick_two_reorder_build_and_download_the_docx(site, page, shots, db):
     page.locator(f'#selection li[data-id="{ids["b"]}"] button.up').click()
     assert selection.all_inner_texts() == [TITLE_B, TITLE_A]
     assert page.locator("#order").input_value() == f"{ids['b']},{ids['a']}"
+    assert page.locator(f'li.cand[data-id="{ids["b"]}"] .pos').inner_text() == "第 1 篇"
+    assert page.locator(f'li.cand[data-id="{ids["a"]}"] .pos').inner_text() == "第 2 篇"
     page.fill("#number", "640")
     page.screenshot(path=shots / "2-picked.png", full_page=False)
 

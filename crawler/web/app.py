@@ -35,6 +35,7 @@ FORMATS = {"docx": "application/vnd.openxmlformats-officedocument.wordprocessing
 PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'; base-uri 'none'"
 OPENING_CHARS = 160
 MIN_TOKEN_LENGTH = 8
+EXIT_DATABASE = 3
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -473,7 +474,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, token: str | None = None, d
     try:
         app = create_app(database_url, token, **options)
     except DatabaseError as exc:
-        raise click.ClickException(str(exc)) from None
+        failure = click.ClickException(str(exc))
+        failure.exit_code = EXIT_DATABASE  # as the main CLI: 3 when the database cannot be reached
+        raise failure from None
     except (SourcesError, LexiconError, DigestConfigError) as exc:
         raise click.UsageError(str(exc)) from None
     server = make_server(app, host, port)

@@ -13,9 +13,11 @@ document.addEventListener("DOMContentLoaded", function () {
     var ids = Array.prototype.map.call(list.children, function (li) { return li.dataset.id; });
     order.value = ids.join(",");
     if (empty) { empty.hidden = ids.length > 0; }
-    boxes().forEach(function (b) {
-      var row = b.closest("li.cand");
-      if (row) { row.classList.toggle("picked", boxes().some(function (o) { return o.checked && o.closest("li.cand") === row; })); }
+    Array.prototype.forEach.call(document.querySelectorAll("li.cand"), function (row) {
+      var picked = Array.prototype.filter.call(row.querySelectorAll("input.pick"), function (b) { return b.checked; })[0];
+      row.classList.toggle("picked", Boolean(picked));
+      var n = row.querySelector(".pos .n");
+      if (n) { n.textContent = picked ? String(ids.indexOf(picked.value) + 1) : ""; }
     });
   }
   function button(cls, label, title) {
