@@ -16,7 +16,13 @@ Truth formats (``*.truth.json`` beside each page, see ../shared/realpages/README
   that the CI floor guards (GNE is an extractor, not a labeller; its known failure modes are our test).
 
 Body score: F1 over character bigrams (multiset), after removing whitespace and punctuation. Day accuracy:
-the predicted publish day in Asia/Shanghai equals the truth day (a missing date is wrong).
+the predicted publish day in Asia/Shanghai equals the truth day (a missing date is wrong); pages without a
+date truth (cwced 'UNKNOWN') count for body only.
+
+Ours: crawler.extract.extract(bytes, url, rules of the site record in config/sources.yaml). Trafilatura:
+trafilatura.bare_extraction(decoded str, url=url, with_metadata=True), default settings otherwise, on the
+same decoded text in the same run (its date is htmldate's). Both get the same URL (None when the manifest
+has none).
 """
 from __future__ import annotations
 
