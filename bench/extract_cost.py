@@ -1,0 +1,128 @@
+"""Extraction cost per page: crawler.extract.extract with the site rules, without them, and trafilatura.
+
+    .venv/bin/python bench/extract_cost.py [--pages 300] [--repeat 3] [--realpages DIR]
+
+Pages: N generated people.com.cn article pages (bench/_replaygen.py, ~50 KB, half GBK) and, when present, the
+article pages of ../shared/realpages (several sites and templates). For each page and path the best of
+`--repeat` timings is kept (time.perf_counter, one process, no pool); printed: median, p95, mean per page and
+which extractor the result came from. Paths:
+  rules        extract(bytes, url, <people rules from the generated sources.yaml>, content_type)
+  no-rules     extract(bytes, url, None, content_type)  — built-in template selectors, density, then trafilatura
+  trafilatura  crawler.extract's own fallback (_trafilatura_body) on the decoded text — what a page pays when
+               every selector and the density heuristic fail
+  traf-default trafilatura.extract(text, url=url) with its defaults — the baseline spider's call
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from _replaygen import generate  # noqa: E402
+
+import trafilatura  # noqa: E402
+
+from crawler import extract as X  # noqa: E402
+from crawler.config import load_sources  # noqa: E402
+from crawler.decode import decode  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def best(fn, repeat: int):
+    result, fastest = None, float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        fastest = min(fastest, time.perf_counter() - started)
+    return fastest, result
+
+
+def summary(name: str, times: list[float], kinds: Counter | None = None) -> None:
+    ms = sorted(t * 1000 for t in times)
+    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    kinds_text = (" | extractor: " + ", ".join(f"{k or '(none)'} {v}" for k, v in kinds.most_common(4))) if kinds else ""
+    print(f"  {name:13} median {statistics.median(ms):6.1f} ms  p95 {p95:6.1f} ms  mean {statistics.fmean(ms):6.1f} ms"
+          f"  (n={len(ms)}){kinds_text}")
+
+
+def measure(pages: list[tuple[bytes, str, str | None]], rules, repeat: int) -> None:
+    paths = {"rules": [], "no-rules": [], "trafilatura": [], "traf-default": []}
+    kinds = {"rules": Counter(), "no-rules": Counter()}
+    for body, url, content_type in pages:
+        text = decode(body, content_type)[0]
+        for name, fn in (("rules", lambda: X.extract(body, url, rules, content_type)),
+                         ("no-rules", lambda: X.extract(body, url, None, content_type)),
+                         ("trafilatura", lambda: X._trafilatura_body(text, url)),
+                         ("traf-default", lambda: trafilatura.extract(text, url=url))):
+            elapsed, result = best(fn, repeat)
+            paths[name].append(elapsed)
+            if name in kinds:
+                kinds[name][result.extractor.split(":")[0] + (":" + result.extractor.split(":")[1]
+                                                             if result.extractor.count(":") else "")] += 1
+    for name, times in paths.items():
+        summary(name, times, kinds.get(name))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--pages", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--realpages", default=str(REPO.parent / "shared" / "realpages"))
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="hiwatch-cost-"))
+    truths, sources_file = generate(work / "replay", args.pages)
+    rules = load_sources(sources_file).sources[0].rules
+    manifest = [json.loads(line) for line in (work / "replay" / "MANIFEST.jsonl").read_text().splitlines() if line]
+    pages = [((work / "replay" / m["file"]).read_bytes(), m["url"], m["headers"].get("Content-Type"))
+             for m in manifest if "/n1/" in m["url"]]
+    size = sum(len(p[0]) for p in pages) / len(pages) / 1024
+    print(f"machine: {os.cpu_count()} CPUs; one process, best of {args.repeat} per page and path")
+    print(f"generated people.com.cn pages: {len(pages)}, mean {size:.1f} KB")
+    measure(pages, rules, args.repeat)
+
+    real = Path(args.realpages)
+    if (real / "MANIFEST.jsonl").is_file():
+        entries = [json.loads(line) for line in (real / "MANIFEST.jsonl").read_text(encoding="utf-8").splitlines()
+                   if line.strip()]
+        entries = [e for e in entries if e.get("kind") == "article" and (real / e["file"]).is_file()]
+        loaded = load_sources(REPO / "config" / "sources.yaml")
+        real_pages = [((real / e["file"]).read_bytes(), e.get("url") or "", None) for e in entries]
+        size = sum(len(p[0]) for p in real_pages) / max(1, len(real_pages)) / 1024
+        print(f"real pages ({real}): {len(real_pages)} articles, mean {size:.1f} KB; rules = each site's own record")
+        by_site: dict = {}
+        for page in real_pages:
+            source = loaded.source_for_url(page[1]) if page[1] else None
+            by_site.setdefault(source.name if source else None, []).append(page)
+        times = {"rules": [], "no-rules": []}
+        kinds = {"rules": Counter(), "no-rules": Counter()}
+        traf, traf_default = [], []
+        for site, site_pages in by_site.items():
+            site_rules = loaded.get(site).rules if site else None
+            for body, url, content_type in site_pages:
+                text = decode(body, content_type)[0]
+                for name, r in (("rules", site_rules), ("no-rules", None)):
+                    elapsed, result = best(lambda: X.extract(body, url, r, content_type), args.repeat)
+                    times[name].append(elapsed)
+                    kinds[name][result.extractor.split(":")[0]] += 1
+                traf.append(best(lambda: X._trafilatura_body(text, url), args.repeat)[0])
+                traf_default.append(best(lambda: trafilatura.extract(text, url=url), args.repeat)[0])
+        summary("rules", times["rules"], kinds["rules"])
+        summary("no-rules", times["no-rules"], kinds["no-rules"])
+        summary("trafilatura", traf)
+        summary("traf-default", traf_default)
+    else:
+        print(f"(no real pages at {real}: skipped)")
+
+
+if __name__ == "__main__":
+    main()
