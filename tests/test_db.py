@@ -13,3 +13,15 @@ def test_upgrade_is_idempotent(db_url):
     upgrade(database.engine)
     upgrade(database.engine)
     database.dispose()
+
+
+def test_models_and_migrations_agree(db):
+    """Every model change comes with its Alembic migration: autogenerate finds nothing to add."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from crawler.db.models import Base
+
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []

@@ -208,6 +208,7 @@ class DigestItem(Base):
     article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
     position: Mapped[int]
     title: Mapped[str] = mapped_column(Text)
+    kicker: Mapped[str | None] = mapped_column(Text)  # 引题 printed above the title under 主要内容
     source_name: Mapped[str] = mapped_column(String(64))
     url: Mapped[str] = mapped_column(Text)
     published_on: Mapped[date | None] = mapped_column(Date)

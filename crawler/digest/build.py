@@ -79,7 +79,7 @@ def issue_from_digest(digest: Digest) -> Issue:
         number=digest.number, friday=digest.friday, window_first=digest.window_start, window_last=digest.window_end,
         organisation=digest.organisation,
         items=[IssueItem(item.position, item.title, item.source_name, item.url, item.published_on, item.body,
-                         list(item.also_reported_by or []), item.article_id) for item in digest.items],
+                         list(item.also_reported_by or []), item.article_id, item.kicker) for item in digest.items],
     )
 
 
@@ -120,7 +120,8 @@ def build_issue(session: Session, friday: date, settings: DigestSettings, lexico
         session.flush()
         for position, (article, also) in enumerate(chosen, start=1):
             digest.items.append(DigestItem(
-                article_id=article.id, position=position, title=article.title, source_name=article.source_name,
+                article_id=article.id, position=position, title=article.title, kicker=article.subtitle,
+                source_name=article.source_name,
                 url=article.url, published_on=shanghai_day(article.published_at), body=article.body,
                 also_reported_by=_also(also)))
     digest.built_at = now

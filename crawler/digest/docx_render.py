@@ -17,7 +17,8 @@ HEITI = "黑体"
 SONGTI = "宋体"
 LATIN = "Times New Roman"
 BODY_SIZE = Pt(12)  # 小四
-KEEP_WITH_NEXT = {"title", "number", "organisation", "toc_title", "field", "link", "also", "item_title", "item_date"}
+KEEP_WITH_NEXT = {"title", "number", "organisation", "toc_title", "field", "link", "also", "item_kicker", "item_title",
+                  "item_date"}
 
 
 def _fonts(target, east_asia: str, latin: str = LATIN) -> None:
@@ -154,6 +155,12 @@ def build_docx(issue: Issue, settings: DigestSettings):
             run.bold = True
             _fonts(run, HEITI)
             run.font.size = Pt(14)
+        elif kind == "item_kicker":
+            paragraph = document.add_paragraph()
+            paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+            run = paragraph.add_run(text)
+            _fonts(run, HEITI)
+            run.font.size = Pt(11)
         elif kind == "item_date":
             paragraph = document.add_paragraph(text)
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER

@@ -27,6 +27,7 @@ class IssueItem:
     body: str  # paragraphs joined by "\n"
     also_reported_by: list[dict] = field(default_factory=list)  # [{"source_name", "url", "title", "article_id"}]
     article_id: int | None = None
+    kicker: str | None = None  # 引题: printed above the repeated title under 主要内容 (e-paper articles have one)
 
     def paragraphs(self) -> list[str]:
         return [p.strip() for p in self.body.split("\n") if p.strip()]
@@ -45,7 +46,7 @@ class Issue:
 @dataclass(frozen=True)
 class Block:
     """kind: title|number|organisation|date|section|lead|toc_title|toc_source|item_heading|field|link|also|
-    item_title|item_date|body. `url` for link blocks; `links` [(name, url)] for the also block."""
+    item_kicker|item_title|item_date|body. `url` for link blocks; `links` [(name, url)] for the also block."""
 
     kind: str
     text: str
@@ -78,6 +79,8 @@ def layout(issue: Issue, settings: DigestSettings) -> list[Block]:
             names = "、".join(name for name, _ in links)
             out.append(Block("also", f"{settings.also_reported_label}：{names}", links=links))
         out.append(Block("field", "主要内容："))
+        if item.kicker:
+            out.append(Block("item_kicker", item.kicker))
         out.append(Block("item_title", item.title))
         dated = f"{settings.item_date_text(item.published_on)} " if item.published_on else ""
         out.append(Block("item_date", f"{dated}来源：{item.source_name}"))

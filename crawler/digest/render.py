@@ -72,6 +72,7 @@ h1 { font-size: 1.9em; margin-bottom: .2em; }
 h2 { font-size: 1.3em; margin-top: 1.6em; }
 h3 { font-size: 1.1em; margin-top: 1.4em; }
 .toc-source { margin-top: 0; padding-left: 2em; }
+.item-kicker { text-align: center; margin-bottom: 0; font-family: "SimHei", "Heiti SC", "Noto Sans CJK SC", sans-serif; }
 .item-title { font-weight: bold; text-align: center; }
 .item-date { text-align: center; color: #444; }
 .body, .lead { text-indent: 2em; }
