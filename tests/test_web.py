@@ -347,7 +347,7 @@ ARTICLE_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>互联
 @pytest.fixture
 def article_server():
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             if self.path.startswith("/n1/"):
                 body, status = ARTICLE_PAGE.encode("utf-8"), 200
             else:

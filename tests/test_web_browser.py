@@ -7,7 +7,6 @@ with a message, except under CI=true where they fail.
 """
 from __future__ import annotations
 
-import io
 import os
 import re
 import threading
@@ -15,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from test_web import FRIDAY, NOW, seed_week
 
 from crawler.db.models import Article, Digest, Run, RunSource
 from crawler.web import create_app, make_server
-from test_web import FRIDAY, NOW, seed_week
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -8,4 +8,4 @@ from __future__ import annotations
 from crawler.web.app import create_app, make_server, serve
 from crawler.web.security import is_loopback
 
-__all__ = ["create_app", "make_server", "serve", "is_loopback"]
+__all__ = ["create_app", "is_loopback", "make_server", "serve"]

@@ -11,18 +11,38 @@ import sys
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import click
-from flask import Flask, Response, abort, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.http import (
+    dump_options_header,  # RFC 6266 filename* for the Chinese file name
+)
 
 from crawler.db import DatabaseError, connect
 from crawler.db.models import Article, Digest
 from crawler.dedupe import as_utc
-from crawler.digest.build import (DigestBuildError, build_issue, issue_from_digest, next_number, output_stem,
-                                  write_outputs)
+from crawler.digest.build import (
+    DigestBuildError,
+    build_issue,
+    issue_from_digest,
+    next_number,
+    output_stem,
+    write_outputs,
+)
 from crawler.digest.candidates import Candidate, candidates
 from crawler.digest.render import render_html
 from crawler.web import security
@@ -153,7 +173,7 @@ def crawl_status(app: Flask) -> dict:
     try:
         data = status_data(database, sources)
         runs = [r for r in runs_data(database, 10) if r["kind"] == "crawl"]
-    except Exception as exc:  # the status line must never take the page down
+    except Exception as exc:  # noqa: BLE001  (the status line must never take the page down)
         return {"error": f"crawl status unavailable: {exc}"}
     last = runs[0] if runs else None
     rows = []
@@ -223,7 +243,7 @@ def _stored_digest(session: Session, friday: date) -> Digest | None:
 # routes
 
 
-def _routes(app: Flask) -> None:  # noqa: C901  (one place for the routes)
+def _routes(app: Flask) -> None:
     ctx = _ctx(app)
     database = ctx["database"]
 
@@ -348,9 +368,6 @@ def _routes(app: Flask) -> None:  # noqa: C901  (one place for the routes)
         if fmt != "docx":
             response.charset = "utf-8"
         name = f"{output_stem(issue)}.{fmt}"
-        from werkzeug.http import dump_options_header  # RFC 6266 filename* for the Chinese name
-        from urllib.parse import quote
-
         response.headers["Content-Disposition"] = dump_options_header(
             "inline" if inline else "attachment",
             {"filename": f"digest-{issue.number}-{issue.friday:%Y%m%d}.{fmt}", "filename*": f"UTF-8''{quote(name)}"})
@@ -431,7 +448,7 @@ def _routes(app: Flask) -> None:  # noqa: C901  (one place for the routes)
                                     app.config.get("HIWATCH_REPLAY_URL"))
                 except AddError as exc:
                     error = str(exc)
-                except Exception as exc:  # an unexpected failure is still the analyst's answer, not a 500
+                except Exception as exc:  # noqa: BLE001  (an unexpected failure is still an answer, not a 500)
                     error = f"{url}: could not be added: {type(exc).__name__}: {exc}"
                 else:
                     flash(f"{'已添加' if added.created else '已更新'} #{added.article_id} [{added.source_name}] "
