@@ -276,6 +276,10 @@ def test_built_by_the_cli_is_seen_by_the_page(client, db, db_url, seeded, tmp_pa
     panel = page.split('id="selection"')[1].split("</ol>")[0]
     assert [int(i) for i in re.findall(r'data-id="(\d+)"', panel)] == [seeded["a"], seeded["b"]]
     assert checked_ids(page) == sorted([seeded["a"], seeded["b"]])
+    # a picked story the filter hides stays in the issue form, so saving the filtered page keeps it
+    filtered = text_of(client.get(WEEK + "?site=光明日报"))
+    assert f'<input type="hidden" name="pick" value="{seeded["a"]}">' in filtered
+    assert f'<input type="hidden" name="pick" value="{seeded["b"]}">' not in filtered
     # and the page's download is the CLI's issue
     assert docx_titles(client.get(f"{WEEK}/issue.docx").data)[:2] == [
         "1. 北京推进医检互认 电子病历跨院调阅", "2. 互联网医院服务覆盖全市 智慧医疗再提速"]
