@@ -50,6 +50,12 @@ class Usage:
     per_process: dict = field(default_factory=dict)  # pid -> (command line, cpu seconds)
     returncode: int = 0
     stderr: str = ""
+    load: tuple[str, str] = ("", "")  # /proc/loadavg (1, 5, 15 min) before and after: the machine is shared
+
+
+def loadavg() -> str:
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
 
 
 def _children_map() -> dict[int, list[int]]:
@@ -82,10 +88,13 @@ def _cmdline(pid: int) -> str:
             parts = handle.read().split(b"\0")
     except OSError:
         return "?"
-    text = " ".join(p.decode("utf-8", "replace") for p in parts if p)
-    if "forkserver" in text:
-        return "forkserver" if "from multiprocessing.forkserver" in text else "worker"
-    return text[:60]
+    args = [p.decode("utf-8", "replace") for p in parts if p]
+    text = " ".join(args)
+    if "multiprocessing.forkserver" in text:
+        return "forkserver/worker"
+    if "multiprocessing.resource_tracker" in text:
+        return "resource_tracker"
+    return " ".join(a.rsplit("/", 1)[-1] for a in args[1:4])
 
 
 def _sample(pid: int) -> tuple[float, int, int, int] | None:
@@ -114,6 +123,7 @@ def _sample(pid: int) -> tuple[float, int, int, int] | None:
 def measure(command: list[str], env: dict | None = None, interval: float = 0.1) -> Usage:
     """Run `command`, sampling its process tree; CPU and peak memory of the tree, wall time."""
     usage = Usage()
+    load_before = loadavg()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -150,6 +160,7 @@ def measure(command: list[str], env: dict | None = None, interval: float = 0.1) 
     usage.per_process = {pid: (names.get(pid, "?"), cpu) for pid, cpu in cpu_seen.items()}
     usage.returncode = process.returncode
     usage.stderr = err
+    usage.load = (load_before, loadavg())
     return usage
 
 
@@ -271,7 +282,8 @@ def report(name: str, usage: Usage, pages: int, requests: tuple[int, int]) -> fl
           f"peak RSS tree {mb(usage.peak_rss_tree)}, PSS tree {mb(usage.peak_pss_tree)}, largest process "
           f"{mb(usage.peak_rss_one)} | {usage.processes} processes | exit {usage.returncode}")
     parts = sorted(usage.per_process.values(), key=lambda p: -p[1])
-    print("          CPU by process: " + ", ".join(f"{name.split('/')[-1][:28]} {cpu:.1f} s" for name, cpu in parts))
+    print(f"          load average before {usage.load[0]}, after {usage.load[1]} (other work on the machine shows here)")
+    print("          CPU by process: " + ", ".join(f"{name[:40]} {cpu:.1f} s" for name, cpu in parts))
     return rate
 
 
@@ -290,6 +302,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=2000, help="article pages to generate (default 2000)")
     parser.add_argument("--sample", type=int, default=200, help="articles scored for extraction quality")
     parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--skip-reextract", action="store_true", help="do not time `hiwatch reextract` afterwards")
     parser.add_argument("--profile", action="store_true", help="run the hiwatch crawl under cProfile and print it")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--as-is", action="store_true",
@@ -304,7 +317,7 @@ def main() -> None:
         print(f"replay: {len(truths)} article pages, mean {size / len(truths) / 1024:.1f} KB "
               f"({sum(t.encoding == 'gb18030' for t in truths)} GBK), generated in {time.perf_counter() - started:.1f} s "
               f"under {work}")
-        print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}")
+        print(f"machine: {os.cpu_count()} CPUs; python {sys.version.split()[0]}; load average {loadavg()}")
 
         print("replay server: " + ("as is (Nagle on: ~40 ms per kept-alive request)" if args.as_is
                                    else "TCP_NODELAY via bench/_nodelay.py (see its docstring)"))
@@ -313,6 +326,14 @@ def main() -> None:
         if usage.returncode:
             print(usage.stderr[-3000:])
         rate_h = report("hiwatch", usage, len(rows), requests_in(log))
+        if db.exists() and not args.skip_reextract:
+            r_usage = measure([PYTHON, "-m", "crawler.cli", "reextract", "--db", f"sqlite:///{db}", "--sources",
+                               str(sources)], {**os.environ, "HIWATCH_SOURCES": str(sources)})
+            print(f"reextract {len(rows):6d} stored articles in {r_usage.wall:7.1f} s = "
+                  f"{len(rows) / r_usage.wall:7.1f} pages/s | CPU {r_usage.cpu:.1f} s | peak PSS tree "
+                  f"{mb(r_usage.peak_pss_tree)} | load {r_usage.load[0]} → {r_usage.load[1]} | exit {r_usage.returncode}")
+            if r_usage.returncode:
+                print(r_usage.stderr[-2000:])
         base_rows: dict = {}
         rate_b = None
         if not args.skip_baseline:
