@@ -34,11 +34,7 @@ WINDOW = Window.week(date.fromisoformat(WEEK))
 SITES = ["people", "xinhua", "gmw", "gmrb", "bjd", "bjrb", "bjwb", "cnr"]
 
 # What the engine cannot do yet, per site; the test for that site is an expected failure until it can.
-ENGINE_GAPS = {
-    "xinhua": "engine gap: the news.cn channel page names its list only as ul.wz-list data=\"datasource:<uuid>\"; "
-              "JsonDiscovery/parse_locator requests the regex match itself, so it cannot build ds_<uuid>.json "
-              "(needs e.g. a `url_template: ds_{1}.json` filled from the pattern's groups)",
-}
+ENGINE_GAPS: dict[str, str] = {}  # xinhua (ds_<uuid>.json from the datasource attribute) closed by url_template
 MULTIPAGE_GAPS = {
     "cnr": "engine gap: cnr continuation pages (t…_1.shtml, t…_2.shtml) are named only by "
            "createPageHTML(3, i, \"t…\", \"shtml\") in a script, not by <a> links; multipage follows links only",
