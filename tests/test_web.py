@@ -176,6 +176,14 @@ def test_article_text_is_escaped_everywhere(client, db, seeded):
     assert "<script>" not in preview and "&lt;script&gt;" in preview
 
 
+def test_highlighting_escapes_every_piece():
+    from crawler.web.app import highlight
+
+    assert str(highlight("<i>AI</i>医院 MAIL & AI", ["AI", "医院"])) == (
+        "&lt;i&gt;<mark>AI</mark>&lt;/i&gt;<mark>医院</mark> MAIL &amp; <mark>AI</mark>")
+    assert str(highlight("<b>", [])) == "&lt;b&gt;" and str(highlight(None, ["x"])) == ""
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # article view, exclusion
 

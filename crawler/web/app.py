@@ -14,35 +14,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 import click
-from flask import (
-    Flask,
-    Response,
-    abort,
-    flash,
-    g,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.http import (
-    dump_options_header,  # RFC 6266 filename* for the Chinese file name
-)
+from werkzeug.http import dump_options_header  # RFC 6266 filename* for the Chinese file name
 
 from crawler.db import DatabaseError, connect
 from crawler.db.models import Article, Digest
 from crawler.dedupe import as_utc
-from crawler.digest.build import (
-    DigestBuildError,
-    build_issue,
-    issue_from_digest,
-    next_number,
-    output_stem,
-    write_outputs,
-)
+from crawler.digest.build import (DigestBuildError, build_issue, issue_from_digest, next_number, output_stem,
+                                  write_outputs)
 from crawler.digest.candidates import Candidate, candidates
 from crawler.digest.render import render_html
 from crawler.web import security
@@ -124,7 +106,7 @@ def highlight(text: str | None, terms) -> Markup:
     terms = sorted({t for t in (terms or []) if t}, key=len, reverse=True)
     if not terms:
         return Markup(escape(text))
-    pattern = re.compile("|".join(re.escape(t) for t in terms))
+    pattern = re.compile("|".join(_term_pattern(t) for t in terms))
     out, last = [], 0
     for match in pattern.finditer(text):
         out.append(escape(text[last:match.start()]))
@@ -132,6 +114,14 @@ def highlight(text: str | None, terms) -> Markup:
         last = match.end()
     out.append(escape(text[last:]))
     return Markup("").join(out)
+
+
+def _term_pattern(term: str) -> str:
+    """As the lexicon matches: an ASCII term (AI, 5G) only as a whole word."""
+    escaped = re.escape(term)
+    if term.isascii() and term[:1].isalnum():
+        return rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])"
+    return escaped
 
 
 def shanghai_time(moment, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -444,8 +434,7 @@ def _routes(app: Flask) -> None:
                 error = "请填写网址 (give the article's URL)"
             else:
                 try:
-                    added = add_url(database, ctx["sources"], url, source_name or None,
-                                    app.config.get("HIWATCH_REPLAY_URL"))
+                    added = add_url(database, ctx["sources"], url, source_name or None)
                 except AddError as exc:
                     error = str(exc)
                 except Exception as exc:  # noqa: BLE001  (an unexpected failure is still an answer, not a 500)
