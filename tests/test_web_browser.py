@@ -60,6 +60,13 @@ def shots(tmp_path, request) -> Path:
     return folder
 
 
+def _serve(app):
+    server = make_server(app, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server
+
+
 @pytest.fixture
 def site(db, db_url):
     """The app on a free port of 127.0.0.1, in a thread, over the seeded database: (base URL, ids)."""
@@ -72,9 +79,7 @@ def site(db, db_url):
         session.add_all([RunSource(run_id=run.id, source="people", links_found=40, fetched=12, stored=12),
                          RunSource(run_id=run.id, source="xinhua", links_found=0)])
     app = create_app(db_url)
-    server = make_server(app, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = _serve(app)
     yield f"http://127.0.0.1:{server.server_port}", ids
     server.shutdown()
     server.server_close()
@@ -202,6 +207,33 @@ def test_article_view_exclude_filters_and_add_error(site, page, shots, db):
     page.click('#add-form button[type="submit"]')
     assert "添加失败" in page.locator("#add-error").inner_text()
     page.screenshot(path=shots / "add-error.png")
+
+
+def test_with_a_token_the_login_form_lets_the_analyst_in(db, db_url, page, shots):
+    seed_week(db)
+    app = create_app(db_url, token="correct-horse-battery")
+    server = _serve(app)
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        page.goto(f"{base}/week/2025-09-05?q=电子病历")
+        assert "/login" in page.url and page.locator("#crawl-status").count() == 0
+        assert page.locator("header nav").count() == 0  # no way in but the token
+        page.fill('input[name="token"]', "wrong-guess")
+        page.click('#login-form button[type="submit"]')
+        assert "访问令牌不正确" in page.locator(".flash.error").inner_text()
+        page.screenshot(path=shots / "login.png")
+        page.fill('input[name="token"]', "correct-horse-battery")
+        page.click('#login-form button[type="submit"]')
+        page.wait_for_url("**/week/2025-09-05?q=*")
+        assert page.locator("li.cand").count() == 2
+        cookie = next(c for c in page.context.cookies() if c["name"] == "hiwatch_session")
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+        page.click("header button.link")  # 退出
+        assert "/login" in page.url
+    finally:
+        server.shutdown()
+        server.server_close()
+        app.extensions["hiwatch"]["database"].dispose()
 
 
 def test_without_chromium_the_browser_tests_skip_except_on_ci(monkeypatch, tmp_path):
