@@ -131,12 +131,24 @@ class Politeness(_Strict):
 
 
 class Multipage(_Strict):
-    """Links on an article page that continue it (page 2, 3 …), joined into one article."""
+    r"""Pages that continue an article (page 2, 3 …), joined into one article. Either `next_pattern`: links on
+    each page that lead on (`{stem}` stands for the first page's URL without its extension); or `count_pattern`:
+    a regex whose group is the page count on page 1 (cnr: `createPageHTML\((\d+)`), the other pages' URLs then
+    built by `page_url` with {stem} {ext} {n}, n counting from `first_index`."""
 
-    next_pattern: str
+    next_pattern: str | None = None
+    count_pattern: str | None = None
+    page_url: str = "{stem}_{n}.{ext}"
+    first_index: int = Field(1, ge=0)
     max_pages: int = Field(20, ge=1, le=100)
 
-    _rx = field_validator("next_pattern")(lambda cls, v: _check_regex(v))
+    _rx = field_validator("next_pattern", "count_pattern")(lambda cls, v: v if v is None else _check_regex(v))
+
+    @model_validator(mode="after")
+    def _one_way(self) -> "Multipage":
+        if bool(self.next_pattern) == bool(self.count_pattern):
+            raise ValueError("give either next_pattern or count_pattern")
+        return self
 
 
 class Source(_Strict):
@@ -209,9 +221,12 @@ class SourcesFile(_Strict):
         raise KeyError(f"no site named {name!r} (known: {', '.join(s.name for s in self.sources)})")
 
     def source_for_url(self, url: str) -> Source | None:
+        """The site a URL belongs to: among those owning its host, one whose article patterns match it
+        (北京日报 and 北京晚报 share a host), then the most specific host."""
         host = re.sub(r"^[a-z]+://", "", url.lower()).split("/")[0]
-        matches = [s for s in self.sources if s.owns(host)]
-        return max(matches, key=lambda s: max(len(h) for h in s.hosts), default=None)
+        owners = [s for s in self.sources if s.owns(host)]
+        matching = [s for s in owners if any(p.search(url) for p in s.compiled_patterns())]
+        return max(matching or owners, key=lambda s: max(len(h) for h in s.hosts), default=None)
 
 
 def _line_index(node: yaml.Node, path: tuple = (), index: dict | None = None) -> dict:

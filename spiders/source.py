@@ -41,6 +41,7 @@ class SourceSpider(scrapy.Spider):
         self._links_seen: set[str] = set()
         self._blocked_hosts: dict[str, int] = {}
         self._links_seen_sample = False
+        self._list_links: dict[str, set[str]] = {}
         self.database = None
         self.run_id: int | None = None
         self._own_run = False
@@ -163,7 +164,8 @@ class SourceSpider(scrapy.Spider):
             self.logger.debug("%s: %s does not exist; the list ends at page %d", self.source.name, response.url, page - 1)
             return
         self.ledger.incr("discovery_pages")
-        fresh, requests = self._follow_articles(self._discovery_links(response), response.url)
+        fresh, requests = self._follow_articles(self._discovery_links(response), response.url,
+                                                list_key=response.meta["first_url"])
         yield from requests
         paginate = None if self.check else getattr(entry, "paginate", None)
         if paginate and page < paginate.max_pages and fresh:
@@ -248,16 +250,21 @@ class SourceSpider(scrapy.Spider):
         _, requests = self._follow_articles(links, response.url)
         yield from requests
 
-    def _follow_articles(self, links: list[str], found_on: str) -> tuple[bool, list[scrapy.Request]]:
-        """Requests for the article links among `links`; `fresh` says whether any is not older than the window."""
+    def _follow_articles(self, links: list[str], found_on: str,
+                         list_key: str | None = None) -> tuple[bool, list[scrapy.Request]]:
+        """Requests for the article links among `links`; `fresh` says whether any link new to this list
+        (`list_key`: its first page) is not older than the window — a sidebar of today's stories repeated on
+        every page of a list does not keep the paging going."""
         fresh = False
+        on_list = self._list_links.setdefault(list_key, set()) if list_key else set()
         candidates: list[tuple[str, object]] = []
         for url in links:
             if not matches(url, self.patterns) or not self.source.owns(urlsplit(url).hostname or ""):
                 continue
             day = url_date(url, self.patterns)
-            if day is None or day >= self.window.first:
+            if (day is None or day >= self.window.first) and url not in on_list:
                 fresh = True
+            on_list.add(url)
             if url in self._links_seen:
                 continue
             self._links_seen.add(url)
@@ -309,9 +316,21 @@ class SourceSpider(scrapy.Spider):
                "pages": pages}
 
     def _next_page(self, response: Response, pages: list[FetchedPage]) -> str | None:
-        first = response.meta["article_url"]
-        stem = re.escape(first.rsplit(".", 1)[0])
-        pattern = re.compile(self.source.multipage.next_pattern.replace("{stem}", stem))
+        """The next continuation page of a multi-page article, or None when this is the last."""
+        multipage, first = self.source.multipage, response.meta["article_url"]
+        stem, _, ext = first.rpartition(".")
+        if multipage.count_pattern:
+            if len(pages) == 1:  # page 1 says how many pages there are
+                match = re.search(multipage.count_pattern, self._text(response))
+                count = min(int(match.group(1)), multipage.max_pages) if match else 1
+                response.meta["more_urls"] = [multipage.page_url.format(stem=stem, ext=ext, n=n)
+                                              for n in range(multipage.first_index, multipage.first_index + count - 1)]
+            remaining = response.meta.get("more_urls") or []
+            if not remaining:
+                return None
+            response.meta["more_urls"] = remaining[1:]
+            return remaining[0]
+        pattern = re.compile(multipage.next_pattern.replace("{stem}", re.escape(stem)))
         fetched = {canonical(p.url) for p in pages} | {first}
         for url in links_in(self._text(response), response.url):
             if url not in fetched and pattern.search(url):

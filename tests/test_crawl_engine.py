@@ -93,3 +93,26 @@ def test_malformed_sources_file_exits_2_and_crawls_nothing(tmp_path):
     assert str(bad) in result.stderr and "site 'broken'" in result.stderr
     assert "article_patterns" in result.stderr and ":5:" in result.stderr
     assert not (tmp_path / "x.sqlite3").exists()
+
+
+def test_a_sidebar_of_current_links_does_not_keep_paging_going(tmp_path):
+    """Every list page repeats today's top stories in a sidebar: paging still stops at the first page whose own
+    items are all older than the window."""
+    root = tmp_path / "replay"
+    root.mkdir()
+    pages = {1: [("0901", 1, "09:12")], 2: [("0831", 2, "10:00")], 3: [("0820", 3, "08:00")],
+             4: [("0819", 4, "08:00")], 5: [("0818", 5, "08:00")]}
+    build_replay(root, pages)
+    sidebar = f'<div class="sidebar"><a href="{article_url("0901", 1)}">头条</a></div>'
+    for name in ("index.html", "index2.html", "index3.html", "index4.html", "index5.html"):
+        page = root / name
+        page.write_text(page.read_text(encoding="utf-8").replace("</body>", sidebar + "</body>"), encoding="utf-8")
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(SOURCES.format(), encoding="utf-8")
+    log = tmp_path / "log.jsonl"
+    result = run_cli("crawl", "--replay", str(root), "--replay-log", str(log), "--week", "2025-09-05",
+                     "--db", f"sqlite:///{tmp_path / 's.sqlite3'}", "--sources", str(sources))
+    assert result.returncode == 0, result.stderr
+    asked = requested(log)
+    assert "http://health.people.com.cn/GB/408564/index3.html" in asked
+    assert "http://health.people.com.cn/GB/408564/index4.html" not in asked

@@ -34,11 +34,10 @@ WINDOW = Window.week(date.fromisoformat(WEEK))
 SITES = ["people", "xinhua", "gmw", "gmrb", "bjd", "bjrb", "bjwb", "cnr"]
 
 # What the engine cannot do yet, per site; the test for that site is an expected failure until it can.
-ENGINE_GAPS: dict[str, str] = {}  # xinhua (ds_<uuid>.json from the datasource attribute) closed by url_template
-MULTIPAGE_GAPS = {
-    "cnr": "engine gap: cnr continuation pages (t…_1.shtml, t…_2.shtml) are named only by "
-           "createPageHTML(3, i, \"t…\", \"shtml\") in a script, not by <a> links; multipage follows links only",
-}
+# Closed engine gaps: xinhua's ds_<uuid>.json (url_template), cnr's pager-script page count (count_pattern),
+# bjwb/bjrb on one host (source_for_url prefers the matching article pattern). New gaps go here, with a reason.
+ENGINE_GAPS: dict[str, str] = {}
+MULTIPAGE_GAPS: dict[str, str] = {}
 
 
 def expected(site: str) -> dict:
@@ -87,11 +86,7 @@ def test_replay_set_is_consistent(site: str) -> None:
             assert not WINDOW.contains_day(day), f"{item['url']}: an in-window article on the never list"
 
 
-@pytest.mark.parametrize("site", [
-    pytest.param(s, marks=[pytest.mark.xfail(strict=False, reason=(
-        "engine gap: bjrb and bjwb share the host bjrbdzb.bjd.com.cn; SourcesFile.source_for_url picks by host "
-        "only, so `hiwatch add` / reextract / import give a 北京晚报 URL to bjrb (should prefer the source whose "
-        "article_patterns match)"))] if s == "bjwb" else [], id=s) for s in SITES])
+@pytest.mark.parametrize("site", SITES)
 def test_source_for_url_finds_the_site(site: str) -> None:
     """`hiwatch add URL`, re-extraction and import find a stored article's site from its URL alone."""
     sources = load_sources()
@@ -299,8 +294,7 @@ def test_near_duplicates_across_sites_share_a_cluster(crawl) -> None:
     stored = result.articles()
     pairs = [(site, d) for site in SITES for d in expected(site)["near_duplicates"]]
     assert pairs
-    if not any(row.get("cluster_id") for row in stored.values()):
-        pytest.xfail("no cluster_id set at crawl time: near-duplicate clustering is not wired into the crawl")
+    assert any(row.get("cluster_id") for row in stored.values()), "no cluster_id set at crawl time"
     for site, dup in pairs:
         if dup["url"] not in stored or dup["other_url"] not in stored:
             missing = [u for u in (dup["url"], dup["other_url"]) if u not in stored]
