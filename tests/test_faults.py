@@ -474,10 +474,6 @@ def _alive(pid: int) -> bool:
         return False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug (crawler/pool.py): after a SIGKILL of the crawl its forkserver and extraction workers live on "
-    "forever — each worker holds the forkserver's alive-pipe write end and the call queue's writer, so neither "
-    "sees EOF; every killed crawl leaves 3 processes (~200 MB) behind"))
 def test_a_killed_crawl_leaves_no_process_behind(tmp_path):
     sources = _write_sources(tmp_path)
     urls = [art("health", "0903") for _ in range(3)]
