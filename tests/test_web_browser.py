@@ -121,6 +121,7 @@ def test_pick_two_reorder_build_and_download_the_docx(site, page, shots, db):
     # pick A then B: the panel lists them in picking order
     page.locator(f'input.pick[value="{ids["a"]}"]').check()
     page.locator(f'input.pick[value="{ids["b"]}"]').check()
+    assert page.locator("#dirty").is_visible()  # until saved
     selection = page.locator("#selection li .sel-title")
     assert selection.all_inner_texts() == [TITLE_A, TITLE_B]
     # reorder: B first
@@ -136,6 +137,7 @@ def test_pick_two_reorder_build_and_download_the_docx(site, page, shots, db):
     page.wait_for_selector("#saved")
     assert "已保存第 640 期" in page.locator(".flash.ok").inner_text()
     assert page.locator("#selection li .sel-title").all_inner_texts() == [TITLE_B, TITLE_A]
+    assert not page.locator("#dirty").is_visible()
     frame = page.frame_locator("#preview-frame")
     assert frame.locator("h1").inner_text() == "全国卫生信息化舆情监测周报"
     assert frame.locator("h3").all_inner_texts() == [f"1. {TITLE_B}", f"2. {TITLE_A}"]

@@ -6,6 +6,9 @@ document.addEventListener("DOMContentLoaded", function () {
   if (!form || !list) { return; }
   var order = document.getElementById("order");
   var empty = form.querySelector(".empty-selection");
+  var dirty = document.getElementById("dirty");
+  var number = document.getElementById("number");
+  var saved = order.value + "|" + (number ? number.value : "");
 
   function boxes() { return Array.prototype.slice.call(document.querySelectorAll("input.pick[form=issue-form]")); }
   function boxFor(id) { return boxes().filter(function (b) { return b.value === id; })[0]; }
@@ -13,6 +16,7 @@ document.addEventListener("DOMContentLoaded", function () {
     var ids = Array.prototype.map.call(list.children, function (li) { return li.dataset.id; });
     order.value = ids.join(",");
     if (empty) { empty.hidden = ids.length > 0; }
+    if (dirty) { dirty.hidden = order.value + "|" + (number ? number.value : "") === saved; }
     Array.prototype.forEach.call(document.querySelectorAll("li.cand"), function (row) {
       var picked = Array.prototype.filter.call(row.querySelectorAll("input.pick"), function (b) { return b.checked; })[0];
       row.classList.toggle("picked", Boolean(picked));
@@ -76,5 +80,6 @@ document.addEventListener("DOMContentLoaded", function () {
     }
     sync();
   });
+  if (number) { number.addEventListener("input", sync); }
   sync();
 });
