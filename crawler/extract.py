@@ -16,7 +16,7 @@ from crawler.config import Rules
 from crawler.dates import Candidate, choose, date_from_url, htmldate_candidate, meta_candidates, parse_datetime
 from crawler.decode import decode
 from crawler.text import (
-    author_from_paragraphs, cjk_count, clean_name, editor_from_line, labelled_fields, norm_space, punct_count,
+    author_from_paragraphs, byline_segment, cjk_count, clean_name, editor_from_line, labelled_fields, norm_space, punct_count,
     source_from_text, strip_title_suffix, tidy_lines,
 )
 
@@ -480,8 +480,8 @@ def _author(root, rules: Rules | None, body_lines: list[str], metas: dict[str, s
     for selectors in ((rules.author if rules else []), B.AUTHOR):
         el, _ = _first(root, selectors)
         if el is not None:
-            text = norm_space(el.text_content())
-            text = re.split(r"\s*[|｜]\s*|《|\d{4}年", text)[0]
+            text = byline_segment(norm_space(el.text_content()))
+            text = re.split(r"《|\d{4}年", text)[0]
             name = clean_name(text)
             if name and len(name) <= 40 and cjk_count(name) >= 2 and not re.search(r"编辑|责编|来源", text):
                 return name

@@ -79,6 +79,21 @@ def editor_from_line(line: str) -> str | None:
     return name or None
 
 
+_OUTLET = re.compile(r"[\u4e00-\u9fff]{1,10}(?:日报|晚报|时报|报|网|社|电视台|广播电台|频道)")
+_BYLINE_MARK = re.compile(r"记者|作者|通讯员|文[/／:：]")
+
+
+def byline_segment(text: str) -> str:
+    """The part of an e-paper byline that names people: '北京日报 | 记者 刘苏雅 | 2025年09月02日' → '记者 刘苏雅'."""
+    segments = [part.strip() for part in re.split(r"\s*[|｜]\s*", text) if part.strip()]
+    if len(segments) < 2:
+        return text
+    marked = [part for part in segments if _BYLINE_MARK.search(part)]
+    plain = [part for part in segments
+             if not _OUTLET.fullmatch(part) and not re.search(r"\d{4}\s*[年\-/.]", part)]
+    return (marked or plain or segments)[0]
+
+
 def clean_name(text: str | None) -> str:
     if not text:
         return ""

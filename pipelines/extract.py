@@ -26,6 +26,8 @@ class ExtractPipeline(CrawlerPipeline):
         extracted = await run_in_pool(extract, first.body, item["url"], spider.source.rules, content_type,
                                       more_pages=[(page.body, page.url) for page in more], workers=self.workers)
         extracted.source_name = spider.source.label_for(item["url"])
+        if item.get("epaper") and not extracted.original_source:  # a paper's own article: the paper is its source
+            extracted.original_source = extracted.source_name
         if extracted.blocked:
             spider.note_blocked(item["url"])
             spider.ledger.fail(item["url"], "blocked", extracted.blocked, first.status)

@@ -247,11 +247,11 @@ class SourceSpider(scrapy.Spider):
                 if re.search(entry.page_pattern, url) and any(t in url for t in tokens) and url != response.url:
                     yield self._request(url, self.parse_issue, True, entry=entry, day=day, template=template,
                                         is_page=True, handle_httpstatus_list=[404])
-        _, requests = self._follow_articles(links, response.url)
+        _, requests = self._follow_articles(links, response.url, epaper=True)
         yield from requests
 
-    def _follow_articles(self, links: list[str], found_on: str,
-                         list_key: str | None = None) -> tuple[bool, list[scrapy.Request]]:
+    def _follow_articles(self, links: list[str], found_on: str, list_key: str | None = None,
+                         epaper: bool = False) -> tuple[bool, list[scrapy.Request]]:
         """Requests for the article links among `links`; `fresh` says whether any link new to this list
         (`list_key`: its first page) is not older than the window — a sidebar of today's stories repeated on
         every page of a list does not keep the paging going."""
@@ -294,7 +294,7 @@ class SourceSpider(scrapy.Spider):
             # dont_filter: links are de-duplicated above; a redirect loop must run into REDIRECT_MAX_TIMES
             # (and be recorded) instead of vanishing in the dupefilter
             request = self._request(url, self.parse_article, dont_filter=True, hiwatch_kind="article",
-                                    article_url=url, url_date=day, found_on=found_on, pages=[])
+                                    article_url=url, url_date=day, found_on=found_on, pages=[], epaper=epaper)
             requests.append(request)
         return fresh, requests
 
@@ -313,7 +313,7 @@ class SourceSpider(scrapy.Spider):
                 return
         self.ledger.incr("fetched")
         yield {"url": response.meta["article_url"], "site": self.source.name, "url_date": response.meta["url_date"],
-               "pages": pages}
+               "pages": pages, "epaper": response.meta.get("epaper", False)}
 
     def _next_page(self, response: Response, pages: list[FetchedPage]) -> str | None:
         """The next continuation page of a multi-page article, or None when this is the last."""

@@ -207,6 +207,9 @@ def test_crawl_stores_the_week(site: str, crawl) -> None:
             problems.append(f"{url}: published_at {published} outside {WINDOW}")
         elif published.astimezone(SHANGHAI).date() != want_day:
             problems.append(f"{url}: published on {published.astimezone(SHANGHAI).date()}, expected {want_day}")
+        for field in ("author", "editor", "original_source"):  # 记者 and 责任编辑 kept apart, 原始来源 beside 来源
+            if field in article and row[field] != article[field]:
+                problems.append(f"{url}: {field} {row[field]!r} != {article[field]!r}")
     assert not problems, "\n".join(problems)
 
 
