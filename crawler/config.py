@@ -109,6 +109,7 @@ class Rules(_Strict):
     """Per-site extraction rules (CSS selectors, first match wins); missing fields fall back to the generic path."""
 
     title: list[str] = []
+    subtitle: list[str] = []  # 引题 / 副题, printed above the title in the digest
     body: list[str] = []
     date: list[str] = []
     author: list[str] = []
@@ -117,7 +118,7 @@ class Rules(_Strict):
     noise: list[str] = []
     title_suffix: str | None = None
 
-    @field_validator("title", "body", "date", "author", "editor", "source", "noise", mode="before")
+    @field_validator("title", "subtitle", "body", "date", "author", "editor", "source", "noise", mode="before")
     @classmethod
     def _listify(cls, value):
         return [value] if isinstance(value, str) else value

@@ -642,7 +642,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
 
     title, title_el = _title(root, rules, metas)
     result.title = strip_title_suffix(title, rules.title_suffix if rules else None) if title_el is None else title
-    sub, _ = _first(root, B.SUBTITLE)
+    sub, _ = _first(root, [*(rules.subtitle if rules else []), *B.SUBTITLE])
     if sub is not None and sub is not title_el:
         result.subtitle = norm_space(sub.text_content()) or None
 
