@@ -370,6 +370,22 @@ def schedule(crawl_at, digest_at, digest_dir, grace, crawl_args) -> None:
         click.echo("scheduler stopped")
 
 
+@main.command("eval")
+@click.argument("realpages", required=False, type=click.Path(file_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def eval_command(realpages, as_json) -> None:
+    """Extraction evaluation on saved pages with ground truth (default ../shared/realpages): body F1 and
+    publish-day accuracy per page and on average, beside trafilatura's own result in the same run."""
+    from crawler.config import REPO_ROOT
+    from crawler.evaluate import evaluate, format_report
+
+    folder = Path(realpages) if realpages else Path(os.environ.get("HIWATCH_SHARED", REPO_ROOT.parent / "shared")) / "realpages"
+    if not (folder / "MANIFEST.jsonl").is_file():
+        _fail(f"{folder}: no MANIFEST.jsonl (give the realpages folder)", EXIT_CONFIG)
+    report = evaluate(folder)
+    click.echo(json.dumps(report, ensure_ascii=False, indent=1) if as_json else format_report(report))
+
+
 @main.group()
 def db() -> None:
     """Database maintenance."""
