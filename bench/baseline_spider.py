@@ -5,6 +5,7 @@ class and download handler) minus hiwatch's pipelines, database and extraction p
 下一页 links and every article link whose URL date is inside the week, and writes one JSON line per article.
 
     python bench/baseline_spider.py --replay DIR --sources FILE --out FILE [--replay-log FILE] [--week FRIDAY]
+                                    [--extract trafilatura|none]
 """
 from __future__ import annotations
 
@@ -38,10 +39,12 @@ class TrafilaturaPipeline:
     def from_crawler(cls, crawler):
         pipeline = cls()
         pipeline.path = crawler.settings.get("BASELINE_OUT")
+        pipeline.extract = crawler.settings.getbool("BASELINE_EXTRACT", True)
         return pipeline
 
     def process_item(self, item, spider=None):
-        text = trafilatura.extract(item.pop("html"), url=item["url"])
+        html = item.pop("html")
+        text = trafilatura.extract(html, url=item["url"]) if self.extract else html[:0]
         item["text"] = text or ""
         self.out.write(json.dumps(item, ensure_ascii=False) + "\n")
         return item
@@ -92,6 +95,8 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--replay-log")
     parser.add_argument("--week", default="2025-09-05")
+    parser.add_argument("--extract", choices=["trafilatura", "none"], default="trafilatura",
+                        help="none: fetch only (the Scrapy + replay ceiling any extraction speed-up is bounded by)")
     args = parser.parse_args()
     record = yaml.safe_load(Path(args.sources).read_text(encoding="utf-8"))["sources"][0]
     start = [u for entry in record["discovery"] if entry["type"] == "list" for u in entry["urls"]]
@@ -104,6 +109,7 @@ def main() -> None:
         "SPIDER_MODULES": [], "HIWATCH_REPLAY": server.url, "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
         "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8,
         "DOWNLOAD_DELAY_JITTER": 0, "LOG_LEVEL": "WARNING", "BASELINE_OUT": args.out,
+        "BASELINE_EXTRACT": args.extract == "trafilatura",
         "ITEM_PIPELINES": {TrafilaturaPipeline: 100},
     }, priority="cmdline")
     process = CrawlerProcess(settings)

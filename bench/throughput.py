@@ -250,11 +250,12 @@ def run_hiwatch(replay: Path, sources: Path, work: Path, profile: bool, nodelay:
     return measure(command, env), db, log
 
 
-def run_baseline(replay: Path, sources: Path, work: Path, nodelay: bool = True) -> tuple[Usage, Path, Path]:
-    out = work / "baseline.jsonl"
-    log = work / "baseline-requests.jsonl"
+def run_baseline(replay: Path, sources: Path, work: Path, nodelay: bool = True,
+                 extract: str = "trafilatura") -> tuple[Usage, Path, Path]:
+    out = work / f"baseline-{extract}.jsonl"
+    log = work / f"baseline-{extract}-requests.jsonl"
     command = [PYTHON, *(NODELAY if nodelay else []), str(REPO / "bench" / "baseline_spider.py"), "--replay", str(replay), "--sources", str(sources),
-               "--out", str(out), "--replay-log", str(log), "--week", WEEK]
+               "--out", str(out), "--replay-log", str(log), "--week", WEEK, "--extract", extract]
     return measure(command, {**os.environ, "HIWATCH_SOURCES": str(sources)}), out, log
 
 
@@ -277,7 +278,7 @@ def mb(n: int) -> str:
 
 def report(name: str, usage: Usage, pages: int, requests: tuple[int, int]) -> float:
     rate = pages / usage.wall if usage.wall else 0.0
-    print(f"{name:9} {pages:6d} articles in {usage.wall:7.1f} s = {rate:7.1f} pages/s | requests: {requests[0]} "
+    print(f"{name:11} {pages:6d} articles in {usage.wall:7.1f} s = {rate:7.1f} pages/s | requests: {requests[0]} "
           f"article + {requests[1]} other | CPU {usage.cpu:7.1f} s ({usage.cpu / usage.wall:.2f} cores) | "
           f"peak RSS tree {mb(usage.peak_rss_tree)}, PSS tree {mb(usage.peak_pss_tree)}, largest process "
           f"{mb(usage.peak_rss_one)} | {usage.processes} processes | exit {usage.returncode}")
@@ -303,6 +304,8 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=200, help="articles scored for extraction quality")
     parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--skip-reextract", action="store_true", help="do not time `hiwatch reextract` afterwards")
+    parser.add_argument("--ceiling", action="store_true",
+                        help="also run the baseline spider without extraction: the Scrapy + replay ceiling")
     parser.add_argument("--profile", action="store_true", help="run the hiwatch crawl under cProfile and print it")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--as-is", action="store_true",
@@ -348,6 +351,12 @@ def main() -> None:
             print(f"ratio     hiwatch / baseline pages per second = {rate_h / rate_b:.2f}x "
                   f"(CPU seconds per page: hiwatch {usage.cpu / max(1, len(rows)) * 1000:.1f} ms, "
                   f"baseline {b_usage.cpu / max(1, len(base_rows)) * 1000:.1f} ms)")
+        if args.ceiling:
+            c_usage, c_out, c_log = run_baseline(work / "replay", sources, work, not args.as_is, "none")
+            fetched = sum(1 for _ in c_out.open(encoding="utf-8")) if c_out.exists() else 0
+            rate_c = report("scrapy-only", c_usage, fetched, requests_in(c_log))
+            print(f"ceiling   the same spider without extraction: {rate_c:.1f} pages/s — hiwatch reaches "
+                  f"{rate_h / rate_c:.0%} of it" + (f", the trafilatura baseline {rate_b / rate_c:.0%}" if rate_b else ""))
         q = quality(truths, rows, base_rows, args.sample)
         print(f"quality   on {q['sample']} sampled articles vs the generated truth (character F1 of body lines): "
               f"hiwatch {mean(q['hiwatch']):.3f}"
