@@ -102,6 +102,12 @@ def page(browser, shots):
     assert errors == [], f"errors in the page: {errors}"
 
 
+def expect(locator):
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
 def _docx_titles(path: str) -> list[str]:
     import docx
 
@@ -197,12 +203,16 @@ def test_article_view_exclude_filters_and_add_error(site, page, shots, db):
     assert page.locator(f'li.cand[data-id="{ids["c"]}"]').count() == 0
     page.select_option('#filters select[name="site"]', "光明日报")
     page.click('#filters button[type="submit"]')
-    assert page.locator("li.cand").count() == 1
+    page.wait_for_url("**/week/2025-09-05?site=*")
+    expect(page.locator("li.cand")).to_have_count(1)
     page.fill('#filters input[name="q"]', "电子病历")
     page.click('#filters button[type="submit"]')
-    assert page.locator("li.cand").count() == 0 and "没有符合筛选条件的" in page.locator(".empty").inner_text()
+    page.wait_for_url("**&q=*")
+    expect(page.locator("li.cand")).to_have_count(0)
+    assert "没有符合筛选条件的" in page.locator(".empty").inner_text()
     page.click("#prev-week")
-    assert page.url.endswith("/week/2025-08-29") and page.locator("li.cand").count() == 1
+    page.wait_for_url("**/week/2025-08-29")
+    expect(page.locator("li.cand")).to_have_count(1)
 
     page.goto(f"{base}/add")
     page.fill('#add-form input[name="url"]', "http://127.0.0.1:9/nothing-listens-here.html")
@@ -231,7 +241,7 @@ def test_with_a_token_the_login_form_lets_the_analyst_in(db, db_url, page, shots
         cookie = next(c for c in page.context.cookies() if c["name"] == "hiwatch_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
         page.click("header button.link")  # 退出
-        assert "/login" in page.url
+        page.wait_for_url("**/login")
     finally:
         server.shutdown()
         server.server_close()
