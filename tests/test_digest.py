@@ -262,3 +262,16 @@ def test_a_story_printed_last_week_is_flagged_and_not_chosen_again(db):
         built = build_issue(session, FRIDAY, settings)
         assert built.issue.number == 640
         assert [i.article_id for i in built.issue.items] == [fresh.id]
+
+
+def test_only_prints_the_picks_in_the_order_given(db, db_url, tmp_path):
+    """`--pick` with `--only` is the analyst's explicit selection: printed in the order given, not by date."""
+    with db.session() as session:
+        early = _add(session, "http://a.example/e", "周一的互联网医院新闻", "互联网医院上线。", "新华网", date(2025, 9, 1))
+        late = _add(session, "http://a.example/l", "周四的电子病历新闻", "电子病历共享。", "人民网", date(2025, 9, 4))
+        ids = (late.id, early.id)
+    result = CliRunner().invoke(digest, ["build", "--week", "2025-09-05", "--number", "640", "--only", "--pick",
+                                         f"{ids[0]},{ids[1]}", "--format", "md", "-o", str(tmp_path), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    markdown = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
+    assert markdown.index("1. 周四的电子病历新闻") < markdown.index("2. 周一的互联网医院新闻")

@@ -47,7 +47,7 @@ def _also(members: Iterable[Article]) -> list[dict]:
 def select_items(session: Session, found: list[Candidate], settings: DigestSettings, picks: Iterable[int] = (),
                  excludes: Iterable[int] = (), only: bool = False) -> list[tuple[Article, list[Article]]]:
     """Default: relevant candidates not printed in an earlier issue, best first, at most max_items; plus picks;
-    minus excludes; in date order."""
+    minus excludes; in date order. With `only`, exactly the picks, in the order given (the analyst's order)."""
     picks, excludes = list(dict.fromkeys(picks)), set(excludes)
     chosen: dict[int, tuple[Article, list[Article]]] = {}  # keyed by the candidate's printed article id
     if not only:
@@ -70,7 +70,8 @@ def select_items(session: Session, found: list[Candidate], settings: DigestSetti
             if article_id == article.id or article_id in {a.id for a in also}:
                 del chosen[key]
     items = list(chosen.values())
-    items.sort(key=lambda pair: published_key(pair[0]))
+    if not only:
+        items.sort(key=lambda pair: published_key(pair[0]))
     return items
 
 

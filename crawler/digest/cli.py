@@ -157,7 +157,7 @@ def _print_table(window: Window, shown, total: int, threshold: float) -> None:
               help="print this article (repeatable, or comma-separated); it also chooses which copy of a story is printed")
 @click.option("--exclude", "excludes", type=IdList(), multiple=True, metavar="ID[,ID…]",
               help="leave out the story containing this article (repeatable, or comma-separated)")
-@click.option("--only", is_flag=True, help="print only the --pick articles, not the automatic selection")
+@click.option("--only", is_flag=True, help="print only the --pick articles, in the order given")
 @click.option("--format", "fmt", type=click.Choice(FORMAT_CHOICES), default="all", show_default=True)
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
               help="directory to write the issue into (created)")

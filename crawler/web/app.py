@@ -181,33 +181,12 @@ def crawl_status(app: Flask) -> dict:
 # the issue: build through crawler.digest, then the analyst's order
 
 
-def apply_order(session: Session, digest_id: int, order: list[int]):
-    """Give the stored items of the digest the analyst's order (article ids); return the Issue as stored.
-
-    build_issue prints picks in date order and has no way to take an explicit order; this renumbers
-    digest_items.position afterwards (in two steps, so the unique (digest_id, position) never clashes).
-    """
-    digest = session.get(Digest, digest_id)
-    items = list(digest.items)
-    rank = {article_id: i for i, article_id in enumerate(order)}
-    wanted = sorted(items, key=lambda it: (rank.get(it.article_id, len(rank)), it.position))
-    if [it.position for it in wanted] != list(range(1, len(wanted) + 1)):
-        for item in items:
-            item.position = -item.position
-        session.flush()
-        for position, item in enumerate(wanted, start=1):
-            item.position = position
-        session.flush()
-        session.expire(digest, ["items"])
-    return issue_from_digest(digest)
-
-
 def build_ordered(app: Flask, session: Session, friday: date, ordered: list[int], number: int | None):
     """Store the issue of `friday` printing exactly `ordered` (article ids) in that order, as `digest build
     --pick … --only` stores it; return (BuildResult, Issue)."""
     ctx = _ctx(app)
     result = build_issue(session, friday, ctx["settings"], ctx["lexicon"], number=number, picks=ordered, only=True)
-    return result, apply_order(session, result.digest_id, ordered)
+    return result, result.issue
 
 
 def _selection_from_form() -> list[int]:
