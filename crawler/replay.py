@@ -87,6 +87,9 @@ class ReplayServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body go out in two sends: without TCP_NODELAY a kept-alive request waits ~40 ms
+            # for the client's delayed ACK (Nagle), which would make every replay crawl look slow
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # quiet: the crawl logs what matters
                 pass
