@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -81,6 +82,13 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="hiwatch-cost-"))
+    try:
+        run(work, args)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(work: Path, args) -> None:
     truths, sources_file = generate(work / "replay", args.pages)
     rules = load_sources(sources_file).sources[0].rules
     manifest = [json.loads(line) for line in (work / "replay" / "MANIFEST.jsonl").read_text().splitlines() if line]
