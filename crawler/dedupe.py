@@ -3,8 +3,12 @@
 Signatures are pure functions of the text: NFKC, only letters and digits kept (punctuation and spaces differ
 between a newspaper page and its web reprint), character 4-grams as shingles, MinHash with a fixed seed and
 number of permutations (datasketch's default SHA-1 based hash, so the same text gives the same bytes on every
-run and machine). `assign_cluster` compares a new or updated article with stored articles published within
-±7 days and gives the whole cluster the id of its earliest article.
+run and machine). `assign_cluster` finds candidates through LSH bands kept in the `minhash_bands` table
+(42 bands of 3 values: a pair at similarity 0.5 shares a band with probability 0.996, at 0.7 with 1.000, at 0.1
+with 0.04 and at 0.02 with 0.0003),
+checks them exactly, and gives the whole cluster the id of its earliest article. The cost per article is a
+few indexed lookups, not a scan of the week, and it holds across distributed workers (the bands are in the
+database).
 """
 from __future__ import annotations
 
@@ -14,12 +18,14 @@ import unicodedata
 from datetime import datetime, timedelta, timezone
 
 from datasketch import MinHash
-from sqlalchemy import or_, select, update
+import numpy as np
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from crawler.db.models import Article
+from crawler.db.models import Article, MinhashBand
 
 NUM_PERM = 128
+BANDS, ROWS = 42, 3  # 126 of the 128 values; a pair at the 0.5 threshold shares a band with probability 0.996
 SEED = 20240524
 SHINGLE = 4
 THRESHOLD = 0.5  # estimated Jaccard similarity at or above which two articles are the same story
@@ -63,6 +69,16 @@ def similarity(a: bytes | None, b: bytes | None) -> float:
     return sum(1 for x, y in zip(first, second) if x == y) / len(first)
 
 
+def band_keys(sig: bytes) -> list[int]:
+    """The LSH band keys of a stored signature: band number and its values hashed to a signed 64-bit integer."""
+    width = ROWS * 4
+    keys = []
+    for band in range(len(sig) // width):
+        digest = hashlib.blake2b(band.to_bytes(2, "little") + sig[band * width:(band + 1) * width], digest_size=8)
+        keys.append(int.from_bytes(digest.digest(), "little", signed=True))
+    return keys
+
+
 def as_utc(moment: datetime | None) -> datetime | None:
     """Aware UTC (SQLite hands back naive datetimes holding the UTC wall time)."""
     if moment is None:
@@ -75,7 +91,8 @@ def _order_key(article: Article):
     return (moment.timestamp() if moment else float("inf"), article.id)
 
 
-def assign_cluster(session: Session, article: Article, threshold: float = THRESHOLD) -> None:
+def assign_cluster(session: Session, article: Article, threshold: float = THRESHOLD, text_hash: str | None = None,
+                   minhash: bytes | None = None) -> None:
     """Set content_hash, minhash and cluster_id of `article` (flushed, so it has an id) against stored articles.
 
     Compares only with articles published within ±7 days (cheap enough for the store pipeline's transaction).
@@ -84,19 +101,29 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
     """
     if article.id is None:
         session.flush()
-    article.content_hash = content_hash(article.title, article.body)
-    article.minhash = signature(article.title, article.body)
+    article.content_hash = text_hash or content_hash(article.title, article.body)  # given: computed elsewhere
+    article.minhash = minhash or signature(article.title, article.body)
+    keys = band_keys(article.minhash)
+    session.execute(delete(MinhashBand).where(MinhashBand.article_id == article.id))
+    session.execute(insert(MinhashBand), [{"article_id": article.id, "band_key": key} for key in keys])
     moment = as_utc(article.published_at or article.fetched_at)
-    # only the columns compared: no bodies are loaded
+    # candidates: a shared LSH band or the same text hash; only the columns compared are loaded
+    candidates = select(MinhashBand.article_id).where(MinhashBand.band_key.in_(keys))
     query = select(Article.id, Article.minhash, Article.content_hash, Article.cluster_id).where(
-        Article.id != article.id, Article.minhash.is_not(None))
+        Article.id != article.id, Article.minhash.is_not(None),
+        or_(Article.id.in_(candidates), Article.content_hash == article.content_hash))
     if moment is not None:
         query = query.where(or_(Article.published_at.between(moment - NEARBY, moment + NEARBY),
                                 Article.published_at.is_(None)))
+    rows = [row for row in session.execute(query) if row[1] and len(row[1]) == len(article.minhash)]
     matched_clusters: set[int] = set()
-    for other_id, other_minhash, other_hash, other_cluster in session.execute(query):
-        if other_hash == article.content_hash or similarity(other_minhash, article.minhash) >= threshold:
-            matched_clusters.add(other_cluster if other_cluster is not None else other_id)
+    if rows:  # all candidates at once: the share of equal MinHash values per row
+        others = np.frombuffer(b"".join(row[1] for row in rows), dtype="<u4").reshape(len(rows), -1)
+        mine = np.frombuffer(article.minhash, dtype="<u4")
+        similar = (others == mine).mean(axis=1) >= threshold
+        for (other_id, _, other_hash, other_cluster), close in zip(rows, similar):
+            if close or other_hash == article.content_hash:
+                matched_clusters.add(other_cluster if other_cluster is not None else other_id)
     if article.cluster_id is not None and article.cluster_id != article.id:
         matched_clusters.add(article.cluster_id)  # an update keeps its old companions
     members = [article]

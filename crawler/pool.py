@@ -33,7 +33,8 @@ def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
     global _pool
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler._pool_guard", "crawler.extract"])
+        context.set_forkserver_preload(["crawler._pool_guard", "crawler.extract", "crawler.prepare",
+                                        "crawler.relevance", "crawler.dedupe"])
         _pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 2, mp_context=context,
                                     initializer=die_with_parent)
     return _pool

@@ -37,6 +37,7 @@ DOWNLOAD_MAXSIZE = 8 * 1024 * 1024  # a news page is < 1 MB; anything over 8 MB 
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 
+CONCURRENT_ITEMS = 16  # an article response yields one item; Scrapy creates this many tasks per response
 ITEM_PIPELINES = {
     "pipelines.extract.ExtractPipeline": 100,
     "pipelines.window.WindowPipeline": 200,

@@ -54,7 +54,8 @@ def _apply(article: Article, extracted: Extracted, site: str, url_date: date | N
 
 
 def save_article(session: Session, url: str, extracted: Extracted, site: str, pages: list[FetchedPage],
-                 url_date: date | None = None, run_id: int | None = None, origin: str = "crawl") -> tuple[Article, bool]:
+                 url_date: date | None = None, run_id: int | None = None, origin: str = "crawl",
+                 pages_gz: list[bytes] | None = None) -> tuple[Article, bool]:
     """Insert or update the article at `url` and replace its raw pages; returns (article, created)."""
     article = session.scalar(select(Article).where(Article.url == url))
     created = article is None
@@ -68,24 +69,28 @@ def save_article(session: Session, url: str, extracted: Extracted, site: str, pa
         for number, page in enumerate(pages, 1):
             article.pages.append(RawPage(page_no=number, url=page.url, http_status=page.status,
                                          headers=page.headers or {}, encoding=page.encoding or extracted.encoding,
-                                         html_gz=gzip.compress(page.body, 6), size=len(page.body),
+                                         html_gz=pages_gz[number - 1] if pages_gz else gzip.compress(page.body, 6),
+                                         size=len(page.body),
                                          fetched_at=now_utc()))
     session.flush()
     return article, created
 
 
 def store(database: Database, url: str, extracted: Extracted, site: str, pages: list[FetchedPage],
-          url_date: date | None = None, run_id: int | None = None, origin: str = "crawl", after_save=None) -> bool:
-    """Store one article in its own transaction; `after_save(session, article)` runs inside it (scoring, clustering).
+          url_date: date | None = None, run_id: int | None = None, origin: str = "crawl", after_save=None,
+          prepared=None) -> bool:
+    """Store one article in its own transaction; `after_save(session, article, prepared)` runs inside it
+    (scoring, clustering). `prepared` (crawler.prepare) carries what the extraction worker already computed.
 
     Returns True when a new row was created. A concurrent insert of the same URL is retried as an update.
     """
     for attempt in range(2):
         try:
             with database.session() as session:
-                article, created = save_article(session, url, extracted, site, pages, url_date, run_id, origin)
+                article, created = save_article(session, url, extracted, site, pages, url_date, run_id, origin,
+                                                prepared.pages_gz if prepared else None)
                 if after_save is not None:
-                    after_save(session, article)
+                    after_save(session, article, prepared)
                 return created
         except IntegrityError:
             if attempt:
@@ -101,7 +106,11 @@ def enrich(lexicon=None):
 
     lexicon = lexicon or load_lexicon()
 
-    def after_save(session: Session, article: Article) -> None:
+    def after_save(session: Session, article: Article, prepared=None) -> None:
+        if prepared is not None:  # computed by the extraction worker
+            article.relevance, article.relevance_terms = prepared.relevance, prepared.relevance_terms
+            assign_cluster(session, article, text_hash=prepared.content_hash, minhash=prepared.minhash)
+            return
         relevance = score(article.title, article.body, lexicon)
         article.relevance, article.relevance_terms = relevance.score, relevance.terms
         assign_cluster(session, article)

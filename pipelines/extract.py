@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem
 
-from crawler.extract import extract
 from crawler.pool import run_in_pool
+from crawler.prepare import extract_and_prepare
 from crawler.sniff import binary_kind
 from pipelines import CrawlerPipeline
 
@@ -23,8 +23,9 @@ class ExtractPipeline(CrawlerPipeline):
             spider.ledger.fail(item["url"], "error", f"not HTML: the response is binary ({kind}), no article body",
                                first.status)
             raise DropItem(f"{item['url']}: binary content ({kind})")
-        extracted = await run_in_pool(extract, first.body, item["url"], spider.source.rules, content_type,
-                                      more_pages=[(page.body, page.url) for page in more], workers=self.workers)
+        extracted, prepared = await run_in_pool(extract_and_prepare, first.body, item["url"], spider.source.rules,
+                                                content_type, more_pages=[(page.body, page.url) for page in more],
+                                                workers=self.workers)
         extracted.source_name = spider.source.label_for(item["url"])
         if item.get("epaper") and not extracted.original_source:  # a paper's own article: the paper is its source
             extracted.original_source = extracted.source_name
@@ -32,5 +33,5 @@ class ExtractPipeline(CrawlerPipeline):
             spider.note_blocked(item["url"])
             spider.ledger.fail(item["url"], "blocked", extracted.blocked, first.status)
             raise DropItem(f"{item['url']}: {extracted.blocked}")
-        item["extracted"] = extracted
+        item["extracted"], item["prepared"] = extracted, prepared
         return item

@@ -25,3 +25,31 @@ def test_models_and_migrations_agree(db):
     with db.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []
+
+
+def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
+    """Articles stored before revision 0003 get their MinHash bands from the stored signatures."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import func, select, text
+
+    from crawler.db import make_engine
+    from crawler.db.models import MinhashBand
+    from crawler.dedupe import BANDS, signature
+
+    connect(db_url).dispose()  # at head: step back to 0002, as an older install is
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE minhash_bands"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    now = datetime(2025, 9, 1, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO articles (url, site, source_name, title, body, minhash, status, origin, "
+                          "fetched_at, updated_at) VALUES ('http://a.example/1', 'x', '人民网', '标题', '正文', :sig, "
+                          "'ok', 'import', :now, :now)"), {"sig": signature("标题", "正文"), "now": now})
+    upgrade(engine)
+    database = connect(db_url)
+    with database.session() as session:
+        assert session.scalar(select(func.count(MinhashBand.id))) == BANDS
+    database.dispose()
+    engine.dispose()

@@ -144,6 +144,17 @@ class Article(Base):
     )
 
 
+class MinhashBand(Base):
+    """LSH bands of an article's MinHash: articles sharing a band key are near-duplicate candidates."""
+
+    __tablename__ = "minhash_bands"
+    __table_args__ = (Index("ix_minhash_bands_key", "band_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    band_key: Mapped[int] = mapped_column(BigInteger)
+
+
 class RawPage(Base):
     """The fetched bytes of an article page (gzip), so extraction can be re-run without re-crawling."""
 

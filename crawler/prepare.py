@@ -1,0 +1,48 @@
+"""Per-article work that needs no database: done in the extraction worker, so the store only writes."""
+from __future__ import annotations
+
+import gzip
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from crawler.article import Extracted
+from crawler.config import Rules
+from crawler.extract import extract
+
+_LEXICON = None
+
+
+@dataclass
+class Prepared:
+    """What the store pipeline writes beside the extracted fields: score, signatures, compressed pages."""
+
+    relevance: float
+    relevance_terms: list[str]
+    content_hash: str
+    minhash: bytes
+    pages_gz: list[bytes]
+
+
+def prepare(extracted: Extracted, bodies: Sequence[bytes], lexicon=None) -> Prepared:
+    """Relevance score, text hash, MinHash signature and gzip of the raw pages: pure functions of the page."""
+    global _LEXICON
+    from crawler.dedupe import content_hash, signature
+    from crawler.relevance import load_lexicon, score
+
+    if lexicon is None:
+        _LEXICON = _LEXICON or load_lexicon()  # once per worker process
+        lexicon = _LEXICON
+    relevance = score(extracted.title, extracted.body, lexicon)
+    return Prepared(relevance.score, relevance.terms, content_hash(extracted.title, extracted.body),
+                    signature(extracted.title, extracted.body), [gzip.compress(body, 6) for body in bodies])
+
+
+def extract_and_prepare(page: bytes, url: str, rules: Rules | None, content_type: str | None,
+                        more_pages: Sequence[tuple[bytes, str]] = (),
+                        now: datetime | None = None) -> tuple[Extracted, Prepared | None]:
+    """The extraction worker's job: extract, then prepare (nothing to prepare for a blocked page)."""
+    extracted = extract(page, url, rules, content_type, now=now, more_pages=more_pages)
+    if extracted.blocked:
+        return extracted, None
+    return extracted, prepare(extracted, [page, *(body for body, _ in more_pages)])
