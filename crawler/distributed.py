@@ -358,6 +358,7 @@ def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
         "SPIDER_MIDDLEWARES": {"crawler.distributed.LeaseAckMiddleware": 950},
         "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
                                    "crawler.middlewares.RetryAfterMiddleware": 550,
+                                   "crawler.middlewares.BlockedHostBackoffMiddleware": 50,
                                    "crawler.distributed.SharedPolitenessMiddleware": 560},
     }
 

@@ -1,4 +1,5 @@
-"""Downloader middlewares: honour Retry-After before retrying a 429/503."""
+"""Downloader middlewares: honour Retry-After before retrying a 429/503; stop requesting from a host that
+keeps blocking us."""
 from __future__ import annotations
 
 import asyncio
@@ -6,6 +7,7 @@ import email.utils
 from datetime import datetime, timezone
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import IgnoreRequest
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -43,3 +45,23 @@ class RetryAfterMiddleware(RetryMiddleware):
                 return response  # not retried: the errback records "asked to wait N s"
             await asyncio.sleep(wait)
         return super().process_response(request, response)
+
+
+class BlockedHostBackoffMiddleware:
+    """Article requests to a host that blocked us HIWATCH_BLOCKED_BACKOFF times in a row are not sent for the rest
+    of the run (the spider's errback records each as blocked, "not requested"): a blocked site is not hammered.
+    Requests already handed to the downloader (at most CONCURRENT_REQUESTS) still go out."""
+
+    def __init__(self, crawler):
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def process_request(self, request):
+        spider = self.crawler.spider
+        backing_off = getattr(spider, "backing_off", None)
+        if request.meta.get("hiwatch_kind") == "article" and backing_off and backing_off(request.url):
+            raise IgnoreRequest("backing off: the host blocked us repeatedly in this run")
+        return None

@@ -28,6 +28,7 @@ RETRY_ENABLED = True
 DOWNLOADER_MIDDLEWARES = {  # RetryMiddleware replaced by one that honours Retry-After (429/503)
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.BlockedHostBackoffMiddleware": 50,
 }
 HIWATCH_RETRY_AFTER_MAX = 120  # seconds; a server asking for longer is recorded, not waited for
 RETRY_TIMES = 2

@@ -33,5 +33,6 @@ class ExtractPipeline(CrawlerPipeline):
             spider.note_blocked(item["url"])
             spider.ledger.fail(item["url"], "blocked", extracted.blocked, first.status)
             raise DropItem(f"{item['url']}: {extracted.blocked}")
+        spider.note_ok(item["url"])
         item["extracted"], item["prepared"] = extracted, prepared
         return item

@@ -288,9 +288,6 @@ class SourceSpider(scrapy.Spider):
             candidates = [(url, day) for url, day in candidates if self.redis.sadd(claims, url)]
         requests = []
         for url, day in candidates:
-            if self._backing_off(url):
-                self.ledger.fail(url, "blocked", "not requested: the host blocked us repeatedly in this run")
-                continue
             # dont_filter: links are de-duplicated above; a redirect loop must run into REDIRECT_MAX_TIMES
             # (and be recorded) instead of vanishing in the dupefilter
             request = self._request(url, self.parse_article, dont_filter=True, hiwatch_kind="article",
@@ -338,14 +335,19 @@ class SourceSpider(scrapy.Spider):
         return None
 
     # ---- failures -------------------------------------------------------------------------------------------
-    def _backing_off(self, url: str) -> bool:
+    def backing_off(self, url: str) -> bool:
+        """True once the URL's host blocked us `backoff_after` times in a row (crawler.middlewares)."""
         return self._blocked_hosts.get(urlsplit(url).hostname or "", 0) >= self.backoff_after
+
+    def note_ok(self, url: str) -> None:
+        """A good article from the host: blocks are counted in a row, so a few empty pages never stop a site."""
+        self._blocked_hosts.pop(urlsplit(url).hostname or "", None)
 
     def note_blocked(self, url: str) -> None:
         host = urlsplit(url).hostname or ""
         self._blocked_hosts[host] = self._blocked_hosts.get(host, 0) + 1
         if self._blocked_hosts[host] == self.backoff_after:
-            self.logger.warning("%s: %s blocked us %d times; backing off for the rest of this run",
+            self.logger.warning("%s: %s blocked us %d times in a row; backing off for the rest of this run",
                                 self.source.name, host, self.backoff_after)
 
     def on_error(self, failure: Failure) -> None:
@@ -368,6 +370,8 @@ class SourceSpider(scrapy.Spider):
             reason = str(failure.value) or "ignored"
             if "robots" in reason.lower():
                 self.ledger.fail(url, "robots", "disallowed by robots.txt: not requested")
+            elif reason.startswith("backing off"):
+                self.ledger.fail(url, "blocked", f"not requested: {reason}")
             else:
                 self.ledger.fail(url, "error", f"ignored: {reason}")
         else:

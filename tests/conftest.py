@@ -50,7 +50,7 @@ def manifest(realpages: Path) -> list[dict]:
 def pg_url():
     """A fresh PostgreSQL database on the local server for this test session, dropped at the end."""
     name = f"hiwatch_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)  # survives a restart
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))

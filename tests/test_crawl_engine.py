@@ -116,3 +116,30 @@ def test_a_sidebar_of_current_links_does_not_keep_paging_going(tmp_path):
     asked = requested(log)
     assert "http://health.people.com.cn/GB/408564/index3.html" in asked
     assert "http://health.people.com.cn/GB/408564/index4.html" not in asked
+
+
+def test_a_host_that_keeps_blocking_is_backed_off(tmp_path):
+    """Three 403s in a row from a host: after the requests already in the downloader (CONCURRENT_REQUESTS), its
+    remaining articles are recorded as blocked and never requested."""
+    root = tmp_path / "replay"
+    root.mkdir()
+    build_replay(root, {1: [("0901", n, f"09:{n:02d}") for n in range(1, 31)]})
+    manifest = read_manifest(root)
+    for entry in manifest:
+        if "/n1/" in entry["url"]:
+            entry["status"] = 403
+    write_manifest(root, manifest)
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(SOURCES.format(), encoding="utf-8")
+    log, db_url = tmp_path / "log.jsonl", f"sqlite:///{tmp_path / 'b.sqlite3'}"
+    result = run_cli("crawl", "--replay", str(root), "--replay-log", str(log), "--week", "2025-09-05", "--db", db_url,
+                     "--sources", str(sources), "--set", "CONCURRENT_REQUESTS=2")
+    assert result.returncode == 0, result.stderr
+    sent = len([u for u in requested(log) if "/n1/" in u])
+    assert 3 <= sent <= 3 + 2
+    database = connect(db_url)
+    with database.session() as session:
+        failures = session.scalars(select(FetchFailure)).all()
+        assert len(failures) == 30 and {f.kind for f in failures} == {"blocked"}
+        assert sum("not requested" in f.reason for f in failures) == 30 - sent
+    database.dispose()
