@@ -252,20 +252,10 @@ def sources_path(path: str | os.PathLike | None = None) -> Path:
 
 def load_sources(path: str | os.PathLike | None = None) -> SourcesFile:
     """Load and validate sources.yaml; raise SourcesError with file, site, field and line on any problem."""
+    from crawler.yamlfile import parse, read_text
+
     file = sources_path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourcesError(f"{file}: cannot read: {exc}") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise SourcesError(f"{file}:{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise SourcesError(f"{file}: expected a mapping with a `sources:` list at the top")
+    data, node = parse(read_text(file, SourcesError), str(file), SourcesError, "a `sources:` list at the top")
     lines = _line_index(node) if node is not None else {}
     try:
         return SourcesFile.model_validate(data)

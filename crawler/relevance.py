@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from crawler.yamlfile import parse, read_text, validate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LEXICON = REPO_ROOT / "config" / "lexicon.yaml"
@@ -136,52 +137,16 @@ def lexicon_path(path: str | os.PathLike | None = None) -> Path:
     return Path(path or os.environ.get("HIWATCH_LEXICON") or DEFAULT_LEXICON)
 
 
-def _line_of(node: yaml.Node | None, loc: tuple) -> int | None:
-    """The 1-based line of a key path in a composed YAML document, as deep as the path exists."""
-    line = None
-    for part in loc:
-        if not isinstance(node, yaml.MappingNode):
-            break
-        for key_node, value_node in node.value:
-            if key_node.value == str(part):
-                line, node = key_node.start_mark.line + 1, value_node
-                break
-        else:
-            break
-    return line
-
-
 def parse_lexicon(text: str, name: str = "<lexicon>") -> Lexicon:
     """Validate lexicon YAML text; raise LexiconError naming file, line and field on any problem."""
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark else ""
-        raise LexiconError(f"{name}{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise LexiconError(f"{name}: expected a mapping with `terms:` (health, informatization, both)")
-    try:
-        return Lexicon.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            line = _line_of(node, loc)
-            field_name = ".".join(str(p) for p in loc) or "(file)"
-            problems.append(f"{name}{':' + str(line) if line else ''}: field {field_name}: {err['msg']}")
-        raise LexiconError("\n".join(problems)) from None
+    data, node = parse(text, name, LexiconError, "`terms:` (health, informatization, both)")
+    return validate(Lexicon, data, node, name, LexiconError)
 
 
 def load_lexicon(path: str | os.PathLike | None = None) -> Lexicon:
     """Load config/lexicon.yaml (or `path`, or $HIWATCH_LEXICON), validated."""
     file = lexicon_path(path)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise LexiconError(f"{file}: cannot read: {exc}") from None
-    return parse_lexicon(text, str(file))
+    return parse_lexicon(read_text(file, LexiconError), str(file))
 
 
 _DEFAULT: Lexicon | None = None

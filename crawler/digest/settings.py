@@ -5,10 +5,10 @@ import os
 from datetime import date
 from pathlib import Path
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from crawler.digest.numbering import chinese_digits
+from crawler.yamlfile import parse, read_text, validate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_DIGEST_CONFIG = REPO_ROOT / "config" / "digest.yaml"
@@ -79,28 +79,5 @@ def load_digest_settings(path: str | os.PathLike | None = None) -> DigestSetting
     file = Path(path or os.environ.get("HIWATCH_DIGEST_CONFIG") or DEFAULT_DIGEST_CONFIG)
     if path is None and not file.exists():
         return DigestSettings()
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DigestConfigError(f"{file}: cannot read: {exc}") from None
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DigestConfigError(f"{file}{':' + str(mark.line + 1) if mark else ''}: not valid YAML: "
-                                f"{getattr(exc, 'problem', exc)}") from None
-    if not isinstance(data, dict):
-        raise DigestConfigError(f"{file}: expected a mapping of settings")
-    try:
-        return DigestSettings.model_validate(data)
-    except ValidationError as exc:
-        lines = {}
-        if isinstance(node, yaml.MappingNode):
-            lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
-        problems = []
-        for err in exc.errors():
-            key = str(err["loc"][0]) if err["loc"] else ""
-            where = f"{file}:{lines[key]}" if key in lines else str(file)
-            problems.append(f"{where}: field {'.'.join(str(p) for p in err['loc']) or '(file)'}: {err['msg']}")
-        raise DigestConfigError("\n".join(problems)) from None
+    data, node = parse(read_text(file, DigestConfigError), str(file), DigestConfigError, "settings")
+    return validate(DigestSettings, data, node, str(file), DigestConfigError)
