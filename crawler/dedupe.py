@@ -4,8 +4,8 @@ Signatures are pure functions of the text: NFKC, only letters and digits kept (p
 between a newspaper page and its web reprint), character 4-grams as shingles, MinHash with a fixed seed and
 number of permutations (datasketch's default SHA-1 based hash, so the same text gives the same bytes on every
 run and machine). `assign_cluster` finds candidates through LSH bands kept in the `minhash_bands` table
-(42 bands of 3 values: a pair at similarity 0.5 shares a band with probability 0.996, at 0.7 with 1.000, at 0.1
-with 0.04 and at 0.02 with 0.0003),
+(42 bands of 3 values; a candidate shares at least two: probability 0.97 at similarity 0.5, 0.999 at 0.6 —
+reprints measure 0.73 to 1.0 — and 0.04 at 0.2, the overlap of same-topic news),
 checks them exactly, and gives the whole cluster the id of its earliest article. The cost per article is a
 few indexed lookups, not a scan of the week, and it holds across distributed workers (the bands are in the
 database).
@@ -19,13 +19,15 @@ from datetime import datetime, timedelta, timezone
 
 from datasketch import MinHash
 import numpy as np
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Article, MinhashBand
 
 NUM_PERM = 128
-BANDS, ROWS = 42, 3  # 126 of the 128 values; a pair at the 0.5 threshold shares a band with probability 0.996
+BANDS, ROWS = 42, 3  # 126 of the 128 values
+MIN_SHARED_BANDS = 2  # a candidate shares at least this many bands: P = 0.97 at similarity 0.5, 0.999 at 0.6,
+#                       0.04 at 0.2 (a week of same-topic news), ~0 at 0.02
 SEED = 20240524
 SHINGLE = 4
 THRESHOLD = 0.5  # estimated Jaccard similarity at or above which two articles are the same story
@@ -108,7 +110,8 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
     session.execute(insert(MinhashBand), [{"article_id": article.id, "band_key": key} for key in keys])
     moment = as_utc(article.published_at or article.fetched_at)
     # candidates: a shared LSH band or the same text hash; only the columns compared are loaded
-    candidates = select(MinhashBand.article_id).where(MinhashBand.band_key.in_(keys))
+    candidates = (select(MinhashBand.article_id).where(MinhashBand.band_key.in_(keys))
+                  .group_by(MinhashBand.article_id).having(func.count() >= MIN_SHARED_BANDS))
     query = select(Article.id, Article.minhash, Article.content_hash, Article.cluster_id).where(
         Article.id != article.id, Article.minhash.is_not(None),
         or_(Article.id.in_(candidates), Article.content_hash == article.content_hash))
