@@ -88,9 +88,13 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
+def _order_key_of(published_at, fetched_at, article_id: int):
+    moment = as_utc(published_at or fetched_at)
+    return (moment.timestamp() if moment else float("inf"), article_id)
+
+
 def _order_key(article: Article):
-    moment = as_utc(article.published_at or article.fetched_at)
-    return (moment.timestamp() if moment else float("inf"), article.id)
+    return _order_key_of(article.published_at, article.fetched_at, article.id)
 
 
 def assign_cluster(session: Session, article: Article, threshold: float = THRESHOLD, text_hash: str | None = None,
@@ -127,15 +131,17 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
         for (other_id, _, other_hash, other_cluster), close in zip(rows, similar):
             if close or other_hash == article.content_hash:
                 matched_clusters.add(other_cluster if other_cluster is not None else other_id)
-    if article.cluster_id is not None and article.cluster_id != article.id:
+    if article.cluster_id is not None:
         matched_clusters.add(article.cluster_id)  # an update keeps its old companions
-    members = [article]
-    if matched_clusters:
-        members += list(session.scalars(select(Article).where(
-            Article.id != article.id,
-            or_(Article.cluster_id.in_(matched_clusters), Article.id.in_(matched_clusters)))))
-    earliest = min(members, key=_order_key)
-    ids = [m.id for m in members]
-    session.execute(update(Article).where(Article.id.in_(ids)).values(cluster_id=earliest.id)
-                    .execution_options(synchronize_session="fetch"))
-    article.cluster_id = earliest.id
+    matched_clusters.discard(article.id)
+    # Each cluster's id is its earliest member's id (the invariant kept here), so the merged cluster's earliest
+    # member is the earliest of those heads and this article: no member is loaded, whatever the cluster's size.
+    heads = session.execute(select(Article.id, Article.published_at, Article.fetched_at)
+                            .where(Article.id.in_(matched_clusters))).all() if matched_clusters else []
+    earliest = min([(_order_key_of(row.published_at, row.fetched_at, row.id), row.id) for row in heads]
+                   + [(_order_key(article), article.id)])[1]
+    old_ids = {row.id for row in heads} | ({article.id} if article.cluster_id == article.id else set())
+    if old_ids - {earliest}:  # clusters merge or a new earliest member: relabel the members in one statement
+        session.execute(update(Article).where(Article.cluster_id.in_(old_ids)).values(cluster_id=earliest)
+                        .execution_options(synchronize_session="fetch"))
+    article.cluster_id = earliest
