@@ -8,7 +8,6 @@ conditional requests) runs exactly as it does live.
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import json
 import mimetypes
 import threading
@@ -174,10 +173,6 @@ class ReplayServer:
             except (TypeError, ValueError):
                 return False
         return False
-
-
-def content_etag(body: bytes) -> str:
-    return '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
 
 
 class ReplayDownloadHandler(BaseDownloadHandler):

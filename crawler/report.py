@@ -81,11 +81,6 @@ def print_runs(database: Database, last: int, as_json: bool) -> None:
             console.print(f"  [yellow]{failure['source']}: {failure['kind']}[/yellow] {failure['url']}: {failure['reason']}")
 
 
-def article_count(database: Database) -> int:
-    with database.session() as session:
-        return session.scalar(select(func.count(Article.id))) or 0
-
-
 def status_data(database: Database, sources, lookback: int = 3) -> dict:
     """Last successful run, the last run, and enabled sources with no article link in their recent runs."""
     with database.session() as session:
