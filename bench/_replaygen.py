@@ -3,6 +3,8 @@ Chinese text, a mix of GBK and UTF-8) and the list pages that link them, for the
 
 Used by bench/throughput.py and bench/incremental.py; written to a temporary directory, never committed.
 Every article's true title, body paragraphs and publish time are returned so extraction can be scored.
+Bodies are distinct stories (template sentences mixed with free-running ones), except a share of reprints
+(REPRINTS) that repeat an earlier page's story, as syndication does across a week.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ DAYS = [date(2025, 8, 30) + timedelta(days=i) for i in range(7)]  # Sat 08-30 �
 PER_LIST = 40  # article links per list page
 PAGES_PER_CHANNEL = 10  # list pages with fresh links per channel; one more page holds only older links
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+REPRINTS = 0.06  # share of pages that reprint an earlier page's story (syndication: a near-duplicate cluster)
 
 PLACES = ["北京", "上海", "天津", "重庆", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "江苏", "浙江", "安徽", "福建",
           "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "四川", "贵州", "云南", "西藏", "陕西", "甘肃",
@@ -168,6 +171,40 @@ def _fill(template: str, rng: random.Random, place: str, subject: str) -> str:
                            day=rng.randint(1, 28), year=rng.choice([2025, 2026, 2027]), lvl=rng.randint(3, 6))
 
 
+
+# Words for the free-running sentences: with ~150 of them, two pages share a 4-character shingle (a word pair)
+# now and then, as two different stories of one week do; the templates above give each paragraph its news shape.
+WORDS = ("医疗 数据 平台 服务 患者 医院 基层 系统 信息 共享 互认 管理 健康 档案 远程 会诊 智慧 诊疗 医保 结算 支付 预约 检查 "
+         "检验 结果 影像 病历 电子 处方 药品 流转 监测 公共卫生 应急 疾控 统计 标准 规范 接口 安全 隐私 加密 授权 审计 人工智能 "
+         "辅助 诊断 模型 算法 算力 网络 物联网 可穿戴 设备 慢病 随访 家庭医生 签约 村医 乡镇 卫生院 社区 县域 医共体 医联体 专科 "
+         "联盟 门诊 住院 急诊 护理 康复 养老 托育 妇幼 儿童 老年人 群众 居民 百姓 就医 体验 便捷 高效 提升 推进 建设 完善 优化 "
+         "推动 加强 深化 拓展 覆盖 实现 打通 融合 协同 联动 改革 试点 示范 经验 成效 机制 政策 规划 目标 任务 措施 举措 工作 能力 "
+         "水平 质量 效率 资源 下沉 均衡 布局 运维 升级 改造 迁移 上云 中台 门户 终端 窗口 自助 扫码 刷脸 身份 核验 床位 手术 麻醉 "
+         "病理 心电 超声 内镜 透析 药师 医生 护士 专家 团队 学科 科研 教学 培训 考核 评价 绩效 医改 分诊 转诊 回访 满意度").split()
+
+
+def _free_sentence(rng: random.Random, place: str, subject: str) -> str:
+    """A sentence of the story's own: a run of words in clauses, naming its place or subject now and then."""
+    clauses = []
+    for _ in range(rng.randint(2, 4)):
+        words = [rng.choice(WORDS) for _ in range(rng.randint(4, 9))]
+        if rng.random() < 0.3:
+            words.insert(rng.randint(0, len(words)), rng.choice([place, subject, f"{rng.randint(2, 999)}家",
+                                                                  f"{rng.randint(5, 95)}%"]))
+        clauses.append("".join(words))
+    return "，".join(clauses) + "。"
+
+
+def story(rng: random.Random, place: str, subject: str) -> list[str]:
+    """One article's paragraphs: a template opener, 8–22 body paragraphs, a closer."""
+    paragraphs = [_fill(rng.choice(OPENERS), rng, place, subject)]
+    for _ in range(rng.randint(8, 22)):
+        sentences = [_free_sentence(rng, place, subject) for _ in range(rng.randint(1, 2))]
+        sentences.insert(rng.randint(0, len(sentences)), _fill(rng.choice(MIDDLES), rng, place, subject))
+        paragraphs.append("".join(sentences))
+    paragraphs.append(_fill(rng.choice(CLOSERS), rng, place, subject))
+    return paragraphs
+
 def _chrome(rng: random.Random) -> tuple[str, str, str, str]:
     """Navigation, side lists, inline CSS and script: the ~35 KB around the article, varied per page."""
     channels = ["cpc", "renshi", "fanfu", "theory", "dangshi", "dangjian", "finance", "society", "ent", "health",
@@ -209,16 +246,15 @@ def _chrome(rng: random.Random) -> tuple[str, str, str, str]:
     return nav, side, css, script
 
 
-def article_page(rng: random.Random, url: str, cid: int, published: datetime, charset: str) -> tuple[str, Truth]:
+def article_page(rng: random.Random, url: str, cid: int, published: datetime, charset: str,
+                 reprint: list[str] | None = None) -> tuple[str, Truth]:
+    """One page; `reprint` gives the paragraphs of an earlier story this page syndicates."""
     place, subject = rng.choice(PLACES), rng.choice(SUBJECTS)
     title = f"{place}{subject}{rng.choice(ACTIONS)}"
     if rng.random() < 0.5:
         title += f" {rng.choice(['群众就医更便捷', '数据多跑路', '看病不再来回跑', '服务覆盖' + str(rng.randint(10, 99)) + '家医院'])}"
     title += f"（{cid % 1000}）"  # unique titles
-    paragraphs = [_fill(rng.choice(OPENERS), rng, place, subject)]
-    for _ in range(rng.randint(8, 22)):
-        paragraphs.append(_fill(rng.choice(MIDDLES), rng, place, subject))
-    paragraphs.append(_fill(rng.choice(CLOSERS), rng, place, subject))
+    paragraphs = list(reprint) if reprint else story(rng, place, subject)
     source, source_url = rng.choice(SOURCES)
     author = f"记者 {rng.choice(PEOPLE)}" if rng.random() < 0.6 else ""
     related = "".join(f'<li><a href="http://health.people.com.cn/n1/2025/0815/c14739-40{rng.randint(500000, 549999)}.html"'
@@ -272,9 +308,11 @@ sources:
 """
 
 
-def generate(root: Path, pages: int, seed: int = 2025, etag: bool = False) -> tuple[list[Truth], Path]:
+def generate(root: Path, pages: int, seed: int = 2025, etag: bool = False,
+             reprints: float = REPRINTS) -> tuple[list[Truth], Path]:
     """Write the replay set (MANIFEST.jsonl + files) and sources.yaml under `root`; return truths and sources file.
-    With `etag`, list pages carry an ETag (the replay server then answers conditional requests with 304)."""
+    With `etag`, list pages carry an ETag (the replay server then answers conditional requests with 304).
+    A share `reprints` of the pages carries the body of an earlier page: the near-duplicates clustering finds."""
     rng = random.Random(seed)
     root.mkdir(parents=True, exist_ok=True)
     per_channel = PER_LIST * PAGES_PER_CHANNEL
@@ -291,7 +329,8 @@ def generate(root: Path, pages: int, seed: int = 2025, etag: bool = False) -> tu
             published = datetime(day.year, day.month, day.day, rng.randint(6, 22), rng.randint(0, 59), tzinfo=SHANGHAI)
             url = article_url(day, cid)
             gbk = rng.random() < 0.5
-            html, truth = article_page(rng, url, cid, published, "GB2312" if gbk else "utf-8")
+            reprint = rng.choice(truths).paragraphs if truths and rng.random() < reprints else None
+            html, truth = article_page(rng, url, cid, published, "GB2312" if gbk else "utf-8", reprint)
             truth.encoding = "gb18030" if gbk else "utf-8"
             rel = f"a/{cid}.html"
             (root / "a").mkdir(exist_ok=True)

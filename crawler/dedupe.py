@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from datasketch import MinHash
 import numpy as np
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Article, MinhashBand
@@ -145,3 +146,103 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
         session.execute(update(Article).where(Article.cluster_id.in_(old_ids)).values(cluster_id=earliest)
                         .execution_options(synchronize_session="fetch"))
     article.cluster_id = earliest
+
+
+@dataclass
+class Newcomer:
+    """An article just inserted (cluster_id still NULL, no bands yet) that `cluster_new` places in a cluster."""
+
+    id: int
+    minhash: bytes
+    content_hash: str
+    published_at: datetime | None
+    fetched_at: datetime | None
+
+
+def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = THRESHOLD) -> dict[int, int]:
+    """Place a batch of new articles in clusters with a few statements for the whole batch; returns id → cluster id.
+
+    The result is the one `assign_cluster` gives when called on each newcomer in list order (each compared with
+    what was stored before it, the earlier newcomers included): same candidates (two shared bands or the same
+    text hash, ±7 days), same test, same earliest-member ids, same relabelling of merged clusters.
+    """
+    if not newcomers:
+        return {}
+    A, bands = Article.__table__, MinhashBand.__table__
+    batch_ids = {n.id for n in newcomers}
+    keys = {n.id: set(band_keys(n.minhash)) for n in newcomers}
+    # what was stored before the batch: band rows sharing a key, and articles sharing a text hash
+    by_key: dict[int, list[int]] = {}
+    all_keys = sorted(set().union(*keys.values()))
+    for start in range(0, len(all_keys), 2000):
+        chunk = all_keys[start:start + 2000]
+        for article_id, key in conn.execute(select(bands.c.article_id, bands.c.band_key)
+                                            .where(bands.c.band_key.in_(chunk))):
+            if article_id not in batch_ids:
+                by_key.setdefault(key, []).append(article_id)
+    by_hash: dict[str, list[int]] = {}
+    for article_id, text_hash in conn.execute(select(A.c.id, A.c.content_hash).where(
+            A.c.content_hash.in_(sorted({n.content_hash for n in newcomers})))):
+        if article_id not in batch_ids:
+            by_hash.setdefault(text_hash, []).append(article_id)
+    wanted: dict[int, set[int]] = {}
+    for n in newcomers:
+        shared: dict[int, int] = {}
+        for key in keys[n.id]:
+            for article_id in by_key.get(key, ()):
+                shared[article_id] = shared.get(article_id, 0) + 1
+        wanted[n.id] = {a for a, count in shared.items() if count >= MIN_SHARED_BANDS} | set(by_hash.get(n.content_hash, ()))
+    # the stored candidates' compared columns, loaded once for the batch; cluster ids are relabelled below as
+    # clusters merge, exactly as the UPDATE relabels the stored rows
+    rows: dict[int, tuple] = {}
+    cluster_of: dict[int, int | None] = {}
+    order: dict[int, tuple] = {}
+    ids = sorted(set().union(*wanted.values()))
+    for start in range(0, len(ids), 2000):
+        for row in conn.execute(select(A.c.id, A.c.minhash, A.c.content_hash, A.c.cluster_id, A.c.published_at,
+                                       A.c.fetched_at).where(A.c.id.in_(ids[start:start + 2000]),
+                                                             A.c.minhash.is_not(None))):
+            rows[row.id] = (row.minhash, row.content_hash, as_utc(row.published_at))
+            cluster_of[row.id] = row.cluster_id
+            order[row.id] = _order_key_of(row.published_at, row.fetched_at, row.id)
+    result: dict[int, int] = {}
+    done: list[Newcomer] = []
+    for n in newcomers:
+        moment = as_utc(n.published_at or n.fetched_at)
+        mine = np.frombuffer(n.minhash, dtype="<u4")
+
+        def near(published: datetime | None) -> bool:
+            return moment is None or published is None or moment - NEARBY <= published <= moment + NEARBY
+
+        candidates = [(a, rows[a][0], rows[a][1], cluster_of.get(a)) for a in sorted(wanted[n.id])
+                      if a in rows and near(rows[a][2])]
+        candidates += [(m.id, m.minhash, m.content_hash, result[m.id]) for m in done
+                       if (len(keys[n.id] & keys[m.id]) >= MIN_SHARED_BANDS or m.content_hash == n.content_hash)
+                       and near(as_utc(m.published_at))]
+        matched: set[int] = set()
+        for other_id, other_sig, other_hash, other_cluster in candidates:
+            if not other_sig or len(other_sig) != len(n.minhash):
+                continue
+            same = (np.frombuffer(other_sig, dtype="<u4") == mine).mean() >= threshold
+            if same or other_hash == n.content_hash:
+                matched.add(other_cluster if other_cluster is not None else other_id)
+        matched.discard(n.id)
+        unknown = [head for head in matched if head not in order]
+        if unknown:
+            for head in conn.execute(select(A.c.id, A.c.published_at, A.c.fetched_at).where(A.c.id.in_(unknown))):
+                order[head.id] = _order_key_of(head.published_at, head.fetched_at, head.id)
+        heads = {head for head in matched if head in order}
+        order[n.id] = _order_key_of(n.published_at, n.fetched_at, n.id)
+        earliest = min(heads | {n.id}, key=lambda head: (order[head], head))
+        if heads - {earliest}:  # clusters merge or a new earliest member: relabel, stored rows and this batch
+            conn.execute(update(A).where(A.c.cluster_id.in_(sorted(heads))).values(cluster_id=earliest))
+            for table in (cluster_of, result):
+                for article_id, cluster_id in table.items():
+                    if cluster_id in heads:
+                        table[article_id] = earliest
+        result[n.id] = earliest
+        done.append(n)
+    conn.execute(insert(bands), [{"article_id": n.id, "band_key": key} for n in newcomers for key in band_keys(n.minhash)])
+    conn.execute(update(A).where(A.c.id == bindparam("b_id")).values(cluster_id=bindparam("b_cluster")),
+                 [{"b_id": article_id, "b_cluster": cluster_id} for article_id, cluster_id in result.items()])
+    return result

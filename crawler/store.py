@@ -5,7 +5,7 @@ import gzip
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -96,6 +96,84 @@ def store(database: Database, url: str, extracted: Extracted, site: str, pages: 
             if attempt:
                 raise
     return False
+
+
+@dataclass
+class StoreJob:
+    """One fetched and extracted article waiting for the database (what the crawl's writer batches)."""
+
+    url: str
+    extracted: Extracted
+    site: str
+    pages: list[FetchedPage]
+    url_date: date | None = None
+    run_id: int | None = None
+    prepared: object | None = None  # crawler.prepare.Prepared
+    origin: str = "crawl"
+
+
+def store_many(database: Database, jobs: list[StoreJob], after_save=None) -> list[bool]:
+    """Store a batch of articles in one transaction with a few statements for the whole batch; returns, per job,
+    whether a new row was created. `after_save` (default `enrich()`) serves the jobs stored one by one.
+
+    New URLs are inserted in bulk with their raw pages, relevance, signatures and clusters (crawler.dedupe.
+    cluster_new: the same clusters as storing them one by one in this order). A URL already stored, or met twice
+    in the batch, is stored by `store` in its own transaction afterwards. Any database error rolls the whole
+    batch back and propagates: nothing of it is half-written.
+    """
+    from crawler.dedupe import Newcomer, cluster_new
+    from crawler.prepare import prepare
+
+    A, P = Article.__table__, RawPage.__table__
+    created = [False] * len(jobs)
+    later: list[int] = []
+    with database.engine.begin() as conn:
+        stored = set(conn.scalars(select(A.c.url).where(A.c.url.in_(sorted({job.url for job in jobs})))))
+        fresh, seen = [], set()
+        for index, job in enumerate(jobs):
+            if job.url in stored or job.url in seen:
+                later.append(index)
+            else:
+                seen.add(job.url)
+                fresh.append(index)
+        if fresh:
+            now = now_utc()
+            rows, prepared = [], []
+            for index in fresh:
+                job = jobs[index]
+                ready = job.prepared or prepare(job.extracted, [page.body for page in job.pages])
+                prepared.append(ready)
+                x = job.extracted
+                rows.append({
+                    "url": job.url, "site": job.site, "source_name": x.source_name or job.site,
+                    "original_source": x.original_source, "title": x.title, "subtitle": x.subtitle, "body": x.body,
+                    "author": x.author, "editor": x.editor, "published_at": x.published_at,
+                    "date_source": x.date_source, "date_precision": x.date_precision, "url_date": job.url_date,
+                    "extractor": x.extractor, "content_hash": ready.content_hash, "minhash": ready.minhash,
+                    "cluster_id": None, "relevance": ready.relevance, "relevance_terms": ready.relevance_terms,
+                    "status": "ok", "excluded_reason": None, "origin": job.origin, "first_run_id": job.run_id,
+                    "fetched_at": now, "updated_at": now})
+            ids = list(conn.scalars(insert(A).returning(A.c.id, sort_by_parameter_order=True), rows))
+            pages = [{"article_id": article_id, "page_no": number, "url": page.url, "http_status": page.status,
+                      "headers": page.headers or {}, "encoding": page.encoding or jobs[index].extracted.encoding,
+                      "html_gz": ready.pages_gz[number - 1] if len(ready.pages_gz) >= number
+                      else gzip.compress(page.body, 6), "size": len(page.body), "fetched_at": now}
+                     for article_id, index, ready in zip(ids, fresh, prepared)
+                     for number, page in enumerate(jobs[index].pages, 1)]
+            if pages:
+                conn.execute(insert(P), pages)
+            cluster_new(conn, [Newcomer(article_id, ready.minhash, ready.content_hash,
+                                        jobs[index].extracted.published_at, now)
+                               for article_id, index, ready in zip(ids, fresh, prepared)])
+            for index in fresh:
+                created[index] = True
+    if later:
+        after_save = after_save or enrich()
+        for index in later:
+            job = jobs[index]
+            created[index] = store(database, job.url, job.extracted, job.site, job.pages, url_date=job.url_date,
+                                   run_id=job.run_id, origin=job.origin, after_save=after_save, prepared=job.prepared)
+    return created
 
 
 def enrich(lexicon=None):

@@ -1,20 +1,81 @@
-"""Store each article in its own transaction (upsert on the canonical URL, raw pages gzipped), scored for
-relevance and placed in its near-duplicate cluster in that same transaction."""
+"""Store articles through one writer thread that commits them in batches (group commit): whatever arrived while
+the previous batch was being written goes into the next transaction, so the reactor never waits for a commit,
+SQLite sees one writer, and a commit's cost is shared by the batch. Relevance and near-duplicate clusters are
+written in the same transaction as the article."""
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+import queue
+import threading
+from concurrent.futures import Future
 
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from crawler.store import enrich, store
+from crawler.db import Database
+from crawler.store import StoreJob, enrich, store, store_many
 from pipelines import CrawlerPipeline
 
+MAX_BATCH = 64  # articles per transaction at most; a batch never waits to fill up
 
-# One writer thread for the whole process: the reactor never waits for a commit, and SQLite sees one writer.
-_WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hiwatch-store")
+
+class BatchWriter:
+    """One daemon thread per process, shared by every crawler of it; jobs are batched per database."""
+
+    def __init__(self, max_batch: int = MAX_BATCH):
+        self.max_batch = max_batch
+        self.jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+
+    def submit(self, database: Database, job: StoreJob, after_save) -> Future:
+        """Queue one article; the future gives True (a new row), False (an update) or the database error."""
+        future: Future = Future()
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="hiwatch-store", daemon=True)
+                self.thread.start()
+        self.jobs.put((database, job, after_save, future))
+        return future
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.jobs.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self.jobs.get_nowait())
+                except queue.Empty:
+                    break
+            for database in {id(entry[0]): entry[0] for entry in batch}.values():
+                self._write(database, [entry for entry in batch if entry[0] is database])
+
+    @staticmethod
+    def _write(database: Database, entries: list) -> None:
+        try:
+            results = store_many(database, [job for _, job, _, _ in entries], after_save=entries[0][2])
+        except (IntegrityError, DataError):
+            # one article the database refuses (a concurrent insert, a value too long): each on its own, so the
+            # others are stored and only that one is reported
+            results = []
+            for _, job, after_save, _ in entries:
+                try:
+                    results.append(store(database, job.url, job.extracted, job.site, job.pages,
+                                         url_date=job.url_date, run_id=job.run_id, origin=job.origin,
+                                         after_save=after_save, prepared=job.prepared))
+                except SQLAlchemyError as exc:
+                    results.append(exc)
+        except SQLAlchemyError as exc:  # the database is away: the whole batch is reported, nothing half-written
+            results = [exc] * len(entries)
+        except Exception as exc:  # noqa: BLE001 - a bug must reach the pipeline, not kill the writer thread
+            results = [exc] * len(entries)
+        for (_, _, _, future), result in zip(entries, results):
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+
+_WRITER = BatchWriter()
 
 
 class StorePipeline(CrawlerPipeline):
@@ -24,11 +85,10 @@ class StorePipeline(CrawlerPipeline):
 
     async def process_item(self, item):
         spider = self.crawler.spider
-        write = partial(store, spider.database, item["url"], item["extracted"], spider.source.name, item["pages"],
-                        url_date=item["url_date"], run_id=spider.run_id, after_save=self.after_save,
-                        prepared=item.get("prepared"))
+        job = StoreJob(item["url"], item["extracted"], spider.source.name, item["pages"], url_date=item["url_date"],
+                       run_id=spider.run_id, prepared=item.get("prepared"))
         try:
-            created = await asyncio.get_running_loop().run_in_executor(_WRITER, write)
+            created = await asyncio.wrap_future(_WRITER.submit(spider.database, job, self.after_save))
         except SQLAlchemyError as exc:
             spider.ledger.fail(item["url"], "error", f"database error, not stored (next run retries): {exc}"[:500])
             raise DropItem(f"{item['url']}: database error") from None

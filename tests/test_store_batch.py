@@ -1,0 +1,120 @@
+"""Batched storing (the crawl's writer): the same rows and the same near-duplicate clusters as storing one by one."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import delete, select
+
+from crawler.article import Extracted
+from crawler.db import connect
+from crawler.db.models import Article, MinhashBand, RawPage
+from crawler.prepare import prepare
+from crawler.store import FetchedPage, StoreJob, enrich, store, store_many
+
+DAY = datetime(2025, 9, 1, 8, tzinfo=timezone.utc)
+WORDS = ("医疗 数据 平台 服务 患者 医院 基层 系统 信息 共享 互认 管理 健康 档案 远程 会诊 智慧 诊疗 医保 结算 支付 预约 "
+         "检查 检验 结果 影像 病历 电子 处方 药品 流转 监测 应急 疾控 统计 标准 规范 接口 安全 隐私").split()
+
+
+def _sentence(rng: random.Random) -> str:
+    return "".join(rng.choice(WORDS) for _ in range(rng.randint(6, 12))) + "。"
+
+
+def _jobs(seed: int, count: int = 60) -> list[StoreJob]:
+    """Stories in families: copies with a share of sentences rewritten (similarity on both sides of the 0.5
+    threshold), exact copies, copies more than 7 days apart, pages without a date, out-of-order arrival."""
+    rng = random.Random(seed)
+    bases = [[_sentence(rng) for _ in range(12)] for _ in range(6)]
+    jobs = []
+    for n in range(count):
+        sentences = list(rng.choice(bases))
+        rewrite = rng.choice([0.0, 0.0, 0.1, 0.2, 0.4, 0.6, 1.0])  # this copy's share of rewritten sentences
+        for i in range(len(sentences)):
+            if rng.random() < rewrite:
+                sentences[i] = _sentence(rng)
+        published = None if rng.random() < 0.1 else DAY + timedelta(hours=rng.randint(-24 * 9, 24 * 9))
+        url = f"http://health.people.com.cn/n1/2025/0901/c14739-{seed * 1000 + n}.html"
+        extracted = Extracted(url=url, title=f"标题{n % 7}", body="\n".join(sentences), published_at=published,
+                              date_source="rule", date_precision="minute", extractor="rules:.rm_txt_con",
+                              source_name="人民网", encoding="utf-8")
+        body = f"<html><body><h1>标题{n}</h1><p>{extracted.body}</p></body></html>".encode()
+        pages = [FetchedPage(url=url, body=body, headers={"Content-Type": "text/html"})]
+        jobs.append(StoreJob(url, extracted, "people", pages, url_date=None, run_id=None,
+                             prepared=prepare(extracted, [body])))
+    return jobs
+
+
+def _clusters(database) -> dict[str, tuple]:
+    """url → (the url of its cluster's id, relevance, content hash, pages, bands): id-free, comparable."""
+    with database.session() as session:
+        urls = dict(session.execute(select(Article.id, Article.url)).all())
+        out = {}
+        for article in session.scalars(select(Article)):
+            bands = session.scalar(select(MinhashBand.id).where(MinhashBand.article_id == article.id).limit(1))
+            out[article.url] = (urls.get(article.cluster_id), article.relevance, article.content_hash,
+                                [(p.page_no, p.size, p.url) for p in article.pages], bands is not None,
+                                article.title, article.body, article.published_at)
+        return out
+
+
+def _wipe(database) -> None:
+    with database.session() as session:
+        for model in (MinhashBand, RawPage, Article):
+            session.execute(delete(model))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_batches_give_the_clusters_of_one_by_one(db_url, seed):
+    database = connect(db_url)
+    try:
+        jobs = _jobs(seed)
+        after_save = enrich()
+        for job in jobs:
+            assert store(database, job.url, job.extracted, job.site, job.pages, after_save=after_save,
+                         prepared=job.prepared)
+        one_by_one = _clusters(database)
+        assert len(set(head for head, *_ in one_by_one.values())) < len(jobs) - 5  # families did cluster
+        assert len(set(head for head, *_ in one_by_one.values())) > 6  # and not all into one
+
+        _wipe(database)
+        rng, start = random.Random(seed), 0
+        while start < len(jobs):  # random batch sizes, 1 to 17
+            size = rng.randint(1, 17)
+            assert store_many(database, jobs[start:start + size]) == [True] * len(jobs[start:start + size])
+            start += size
+        assert _clusters(database) == one_by_one
+    finally:
+        database.dispose()
+
+
+def test_a_stored_url_and_a_repeated_one_are_updated_not_duplicated(db_url):
+    database = connect(db_url)
+    try:
+        first, second, third = _jobs(9, 3)
+        assert store_many(database, [first]) == [True]
+        changed = StoreJob(first.url, Extracted(url=first.url, title="改过的标题", body=first.extracted.body),
+                           "people", first.pages, prepared=first.prepared)
+        assert store_many(database, [second, changed, third, third]) == [True, False, True, False]
+        with database.session() as session:
+            rows = session.execute(select(Article.url, Article.title)).all()
+            assert sorted(url for url, _ in rows) == sorted([first.url, second.url, third.url])
+            assert dict(rows)[first.url] == "改过的标题"
+            assert session.scalar(select(RawPage.id).where(RawPage.url == third.url).limit(1))
+    finally:
+        database.dispose()
+
+
+def test_a_failing_batch_writes_nothing(db_url):
+    database = connect(db_url)
+    try:
+        good, bad = _jobs(11, 2)
+        bad.extracted.title = None  # NOT NULL: the database refuses the batch
+        with pytest.raises(Exception):
+            store_many(database, [good, bad])
+        with database.session() as session:
+            assert session.scalar(select(Article.id).limit(1)) is None
+            assert session.scalar(select(MinhashBand.id).limit(1)) is None
+    finally:
+        database.dispose()
