@@ -2,8 +2,8 @@
 
 Signatures are pure functions of the text: NFKC, only letters and digits kept (punctuation and spaces differ
 between a newspaper page and its web reprint), character 4-grams as shingles, MinHash with a fixed seed and
-number of permutations (datasketch's default SHA-1 based hash, so the same text gives the same bytes on every
-run and machine). `assign_cluster` finds candidates through LSH bands kept in the `minhash_bands` table
+number of permutations (datasketch 2's affine32 scheme, written out in `signature`, so the same text gives the
+same bytes on every run, machine and library version). `assign_cluster` finds candidates through LSH bands kept in the `minhash_bands` table
 (42 bands of 3 values; a candidate shares at least two: probability 0.97 at similarity 0.5, 0.999 at 0.6 —
 reprints measure 0.73 to 1.0 — and 0.04 at 0.2, the overlap of same-topic news),
 checks them exactly, and gives the whole cluster the id of its earliest article. The cost per article is a
@@ -18,7 +18,6 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from datasketch import MinHash
 import numpy as np
 from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -53,15 +52,39 @@ def content_hash(title: str, body: str) -> str:
     return hashlib.sha1(normalise(body or title).encode("utf-8")).hexdigest()
 
 
-def minhash(title: str, body: str) -> MinHash:
-    sig = MinHash(num_perm=NUM_PERM, seed=SEED)
-    sig.update_batch([s.encode("utf-8") for s in sorted(shingles(f"{title}\n{body}"))])
-    return sig
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+_PERMUTATIONS: tuple | None = None
+
+
+def _permutations() -> tuple:
+    """The 128 affine permutations (odd a, any b, modulo 2**32), drawn as datasketch 2 draws them from SEED."""
+    global _PERMUTATIONS
+    if _PERMUTATIONS is None:
+        gen = np.random.RandomState(SEED)
+        a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+        b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+        _PERMUTATIONS = (a, b)
+    return _PERMUTATIONS
 
 
 def signature(title: str, body: str) -> bytes:
-    """The MinHash values as bytes (little-endian uint32 × NUM_PERM), as stored in articles.minhash."""
-    return minhash(title, body).hashvalues.astype("<u4").tobytes()
+    """The MinHash values as bytes (little-endian uint32 × NUM_PERM), as stored in articles.minhash.
+
+    The scheme is datasketch 2's default ("affine32": SHA-1's first 4 bytes, the MurmurHash3 finaliser, then
+    a·h + b modulo 2**32), written out here so that stored signatures never change with a library upgrade
+    (datasketch 1.x used another scheme); tests check it byte for byte against datasketch."""
+    grams = shingles(f"{title}\n{body}")
+    if not grams:
+        return np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u4").tobytes()
+    h = np.frombuffer(b"".join(hashlib.sha1(g.encode("utf-8")).digest()[:4] for g in grams), dtype="<u4").astype(np.uint32)
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    h = h ^ (h >> s3)
+    a, b = _permutations()
+    return (h.reshape(-1, 1) * a + b).min(axis=0).astype("<u4").tobytes()
 
 
 def similarity(a: bytes | None, b: bytes | None) -> float:
