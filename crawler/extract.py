@@ -146,14 +146,20 @@ def _holds_blocks(anchor) -> bool:
     return len(_WORDISH.findall(anchor.text_content() or "")) > 150
 
 
-def _stats(root) -> dict:
-    """Bottom-up per element: good text (sentence-like, outside links), other text, link text."""
+def _in_link(node) -> bool:
+    """Whether `node` lies inside a real link (an <a> that does not hold page blocks)."""
+    return any(isinstance(a.tag, str) and a.tag.lower() == "a" and not _holds_blocks(a) for a in node.iterancestors())
+
+
+def _stats(root, in_link: bool = False) -> dict:
+    """Bottom-up per element of `root`'s subtree: good text (sentence-like, outside links), other text, link text.
+    `in_link`: `root` itself lies inside a link (see _in_link), as the whole page's stats would count it."""
     stats: dict = {}
     order = [el for el in root.iter() if isinstance(el.tag, str)]
     link_depth: dict = {}
     for el in order:  # document order: parents before children
         parent = el.getparent()
-        inside = link_depth.get(parent, False) if parent is not None else False
+        inside = link_depth.get(parent, False) if el is not root else in_link
         # an unclosed <a> in broken markup swallows the rest of the page: one holding blocks is no link
         link_depth[el] = inside or (el.tag == "a" and not _holds_blocks(el))
     for el in reversed(order):
@@ -307,30 +313,45 @@ def _drop_noise(node, selectors: Sequence[str]) -> None:
             el.drop_tree() if hasattr(el, "drop_tree") else parent.remove(el)
 
 
-def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
-               stats: dict | None = None) -> tuple[list[str], str | None, str]:
-    """(cleaned lines, editor named inside the body, how it was found)."""
-    stats = stats if stats is not None else _stats(root)
+def _pick_body(root, rules: Rules | None, title: str, warnings: list[str]) -> tuple[list[str], str | None, str]:
+    """(cleaned lines, editor named inside the body, how it was found).
+
+    Text statistics are computed where they are needed: for a rule's or template's container, over that
+    container only (the common case, a fraction of the page); over the whole page only when the density
+    heuristic has to choose (a loose name, or no selector matched)."""
     tried = []
     if rules and rules.body:
         tried.append(("rules", rules.body))
     tried.append(("builtin", B.BODY))
     tried.append(("loose", B.BODY_LOOSE))
-    density = _density_pick(root, stats)
+    page: dict = {}  # the whole page's stats and density pick, once, when first needed
+
+    def density():
+        if "pick" not in page:
+            page["stats"] = _stats(root)
+            page["pick"] = _density_pick(root, page["stats"])
+        return page["pick"]
+
     noise = list(B.NOISE) + list(rules.noise if rules else [])
     for kind, selectors in tried:
         for selector in selectors:
             for node in _select(root, selector):
-                st = stats.get(node)
-                if st and st[0] + st[1] + st[2] < MIN_BODY_CHARS:
-                    continue
-                how = f"{kind}:{selector}"
                 if kind == "loose":  # a loose name counts only when the density pick lies inside it
-                    if density is None or (density is not node and not any(a is node for a in density.iterancestors())):
+                    pick = density()
+                    if pick is None or (pick is not node and not any(a is node for a in pick.iterancestors())):
                         continue
-                    node, how = density, "density"
-                elif kind == "builtin":
-                    node = _refine(node, stats)
+                    st = page["stats"].get(node)
+                    if st and st[0] + st[1] + st[2] < MIN_BODY_CHARS:
+                        continue
+                    node, how, stats = pick, "density", page["stats"]
+                else:
+                    stats = _stats(node, _in_link(node))
+                    st = stats.get(node)
+                    if st and st[0] + st[1] + st[2] < MIN_BODY_CHARS:
+                        continue
+                    how = f"{kind}:{selector}"
+                    if kind == "builtin":
+                        node = _refine(node, stats)
                 _drop_noise(node, noise)
                 # inside an unclosed <a> (broken markup) every word counts as link text: judge the subtree alone
                 inside_link = any(isinstance(a.tag, str) and a.tag.lower() == "a" for a in node.iterancestors())
@@ -342,10 +363,10 @@ def _pick_body(root, rules: Rules | None, title: str, warnings: list[str],
                         return kept, editor, how
         if kind == "rules":
             warnings.append("site body rules matched nothing usable; generic path used")
-    node = density
+    node = density()
     if node is not None:
         _drop_noise(node, noise)
-        _drop_link_blocks(node, stats)
+        _drop_link_blocks(node, page["stats"])
         lines = _lines(node)
         if _body_quality(lines, node):
             kept, editor = _clean_body_lines(lines, title)

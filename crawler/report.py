@@ -12,6 +12,7 @@ from crawler.db.models import Article, FetchFailure, Run, RunSource
 from crawler.runs import COUNTERS
 
 console = Console(stderr=False, width=None if Console().is_terminal else 120)
+LISTED = 40  # stored articles listed by name after a crawl; the rest are counted (a cron mail stays readable)
 HEADERS = {"discovery_pages": "pages", "links_found": "links", "skipped_window": "outside", "skipped_seen": "seen"}
 
 
@@ -31,11 +32,15 @@ def print_crawl_summary(database: Database, result) -> None:
     rows = [(name, dict(counts)) for name, counts in sorted(result.per_source.items())]
     console.print(_counts_table(f"run {result.run_id}: {result.status}", rows))
     with database.session() as session:
-        stored = session.scalars(select(Article).where(Article.first_run_id == result.run_id)
-                                 .order_by(Article.published_at)).all()
-        for article in stored:
-            when = article.published_at.strftime("%Y-%m-%d %H:%M") if article.published_at else "?"
-            console.print(f"  stored [{article.source_name}] {when}Z  {article.title}  [dim]{article.url}[/dim]")
+        mine = Article.first_run_id == result.run_id
+        total = session.scalar(select(func.count(Article.id)).where(mine)) or 0
+        stored = session.execute(select(Article.source_name, Article.published_at, Article.title, Article.url)
+                                 .where(mine).order_by(Article.published_at).limit(LISTED)).all()
+    for source_name, published_at, title, url in stored:
+        when = published_at.strftime("%Y-%m-%d %H:%M") if published_at else "?"
+        console.print(f"  stored [{source_name}] {when}Z  {title}  [dim]{url}[/dim]")
+    if total > len(stored):
+        console.print(f"  … {total - len(stored)} more stored articles (hiwatch digest candidates --week …)")
     for name, failures in sorted(result.failures.items()):
         for failure in failures[:20]:
             console.print(f"  [yellow]{name}: {failure.kind}[/yellow] {failure.url}: {failure.reason}")

@@ -29,6 +29,8 @@ DOWNLOADER_MIDDLEWARES = {  # RetryMiddleware replaced by one that honours Retry
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.BlockedHostBackoffMiddleware": 50,
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,  # replaced: it decoded every whole page
+    "crawler.middlewares.HeadMetaRefreshMiddleware": 580,
 }
 HIWATCH_RETRY_AFTER_MAX = 120  # seconds; a server asking for longer is recorded, not waited for
 RETRY_TIMES = 2

@@ -1,0 +1,372 @@
+"""A small CSS selector engine over a per-page index, giving the same results as lxml's CSSSelector (xml translator)."""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+# cssselect's identifier grammar without escapes (a backslash, a comment or a NUL is left to the fallback)
+_NONASCII = "\u0080-\ud7ff\ue000-\U0010ffff"
+_IDENT = re.compile(rf"-?[_a-zA-Z{_NONASCII}][_a-zA-Z0-9\-{_NONASCII}]*").match
+_NAME = re.compile(rf"[_a-zA-Z0-9\-{_NONASCII}]+").match  # the name of a #hash
+_SAFE = re.compile(r"[a-zA-Z_][a-zA-Z0-9_-]*\Z").match  # cssselect's is_safe_name: a plain XPath name test
+_STRING = {
+    '"': re.compile(r'"([^\x00-\x1f\x7f\\"\ud800-\udfff]*)"').match,
+    "'": re.compile(r"'([^\x00-\x1f\x7f\\'\ud800-\udfff]*)'").match,
+}
+_CSS_WS = " \t\r\n\f"  # whitespace for the CSS tokenizer and for cssselect's ~= value check
+_SPLIT = re.compile(r"[ \t\r\n]+").split  # XPath normalize-space(): only these four are blanks
+_OPS = ("*=", "^=", "$=", "~=")
+
+_PLANS: dict[str, object] = {}  # selector → parsed groups, or _FALLBACK
+_FALLBACK = object()
+_COMPILED: dict[str, object] = {}  # selector → CSSSelector, or False when it does not compile
+
+
+class _Unsupported(Exception):
+    """Outside the grammar this engine handles; CSSSelector decides."""
+
+
+def _skip_ws(sel: str, i: int) -> int:
+    n = len(sel)
+    while i < n and sel[i] in _CSS_WS:
+        i += 1
+    return i
+
+
+def _compound(sel: str, i: int) -> tuple[tuple, int]:
+    """One compound selector from position i: (tag, ids, classes, attrs, never), and the position after it."""
+    n = len(sel)
+    start = i
+    tag = None
+    ids: list[str] = []
+    classes: list[str] = []
+    attrs: list[tuple[str, str, str | None]] = []
+    never = False
+    if i < n and sel[i] == "*":
+        i += 1
+    else:
+        m = _IDENT(sel, i)
+        if m:
+            tag = m.group()
+            if not _SAFE(tag):
+                raise _Unsupported
+            i = m.end()
+    while i < n:
+        c = sel[i]
+        if c == "#":
+            m = _NAME(sel, i + 1)
+            if not m:
+                raise _Unsupported
+            ids.append(m.group())
+            i = m.end()
+        elif c == ".":
+            m = _IDENT(sel, i + 1)
+            if not m:
+                raise _Unsupported
+            classes.append(m.group())
+            i = m.end()
+        elif c == "[":
+            i = _skip_ws(sel, i + 1)
+            m = _IDENT(sel, i)
+            if not m or not _SAFE(m.group()):
+                raise _Unsupported
+            name = m.group()
+            i = _skip_ws(sel, m.end())
+            if i < n and sel[i] == "]":
+                attrs.append((name, "exists", None))
+                i += 1
+                continue
+            if sel.startswith("=", i):
+                op = "="
+                i += 1
+            elif sel[i:i + 2] in _OPS:
+                op = sel[i:i + 2]
+                i += 2
+            else:
+                raise _Unsupported
+            i = _skip_ws(sel, i)
+            if i < n and sel[i] in _STRING:
+                m = _STRING[sel[i]](sel, i)
+                if not m:
+                    raise _Unsupported
+                value = m.group(1)
+            else:
+                m = _IDENT(sel, i)
+                if not m:
+                    raise _Unsupported
+                value = m.group()
+            i = _skip_ws(sel, m.end())
+            if i >= n or sel[i] != "]":
+                raise _Unsupported
+            i += 1
+            if op != "=" and not value:
+                never = True  # cssselect translates an empty *= ^= $= ~= value to [0]
+            if op == "~=" and any(ch in _CSS_WS for ch in value):
+                never = True
+            attrs.append((name, op, value))
+        else:
+            break
+    if i == start:
+        raise _Unsupported
+    return (tag, tuple(ids), tuple(classes), tuple(attrs), never), i
+
+
+def _parse(sel: str) -> list[list[tuple[str | None, tuple]]]:
+    """Groups of (combinator, compound) chains; _Unsupported for anything beyond descendant/child combinators."""
+    n = len(sel)
+    i = _skip_ws(sel, 0)
+    groups = []
+    while True:
+        chain: list[tuple[str | None, tuple]] = []
+        comb = None
+        while True:
+            comp, i = _compound(sel, i)
+            chain.append((comb, comp))
+            j = _skip_ws(sel, i)
+            if j == n or sel[j] == ",":
+                i = j
+                break
+            if sel[j] == ">":
+                comb = ">"
+                i = _skip_ws(sel, j + 1)
+            elif j > i:
+                comb = " "
+                i = j
+            else:
+                raise _Unsupported
+        groups.append(chain)
+        if i == n:
+            return groups
+        i = _skip_ws(sel, i + 1)
+
+
+def _plan(selector: str):
+    plan = _PLANS.get(selector)
+    if plan is None:
+        try:
+            plan = _parse(selector)
+        except _Unsupported:
+            plan = _FALLBACK
+        _PLANS[selector] = plan
+    return plan
+
+
+def _fallback(context, selector: str) -> list:
+    compiled = _COMPILED.get(selector)
+    if compiled is None:
+        from lxml.cssselect import CSSSelector
+
+        try:
+            compiled = CSSSelector(selector)
+        except Exception:
+            compiled = False
+        _COMPILED[selector] = compiled
+    return compiled(context) if compiled else []
+
+
+def _match(el, comp) -> bool:
+    tag, ids, classes, attrs, _never = comp
+    if tag is not None and el.tag != tag:
+        return False
+    if ids:
+        value = el.get("id")
+        for want in ids:
+            if value != want:
+                return False
+    if classes:
+        value = el.get("class")
+        if value is None:
+            return False
+        tokens = None
+        for want in classes:
+            if want not in value:
+                return False
+            if tokens is None:
+                tokens = _SPLIT(value)
+            if want not in tokens:
+                return False
+    for name, op, want in attrs:
+        value = el.get(name)
+        if value is None:
+            return False
+        if op == "exists":
+            continue
+        if op == "=":
+            ok = value == want
+        elif op == "*=":
+            ok = want in value
+        elif op == "^=":
+            ok = value.startswith(want)
+        elif op == "$=":
+            ok = value.endswith(want)
+        else:  # ~=
+            ok = want in value and want in _SPLIT(value)
+        if not ok:
+            return False
+    return True
+
+
+def _match_left(chain, k: int, path: list, start: int) -> bool:
+    """Compounds chain[:k+1] match ancestors path[start:] (nearest first), joined as the combinators say."""
+    if k < 0:
+        return True
+    comb = chain[k + 1][0]
+    comp = chain[k][1]
+    if comb == ">":
+        return start < len(path) and _match(path[start], comp) and _match_left(chain, k - 1, path, start + 1)
+    for j in range(start, len(path)):
+        if _match(path[j], comp) and _match_left(chain, k - 1, path, j + 1):
+            return True
+    return False
+
+
+class PageIndex:
+    """Every element of a parsed page by class token, id and tag, built in one pass (document order kept)."""
+
+    def __init__(self, root):
+        pos: dict = {}
+        by_tag: dict[str, list] = {}
+        by_id: dict[str, list] = {}
+        by_class: dict[str, list] = {}
+        with_id: list = []
+        with_class: list = []
+        for n, el in enumerate(root.iter()):
+            tag = el.tag
+            if not isinstance(tag, str):
+                continue
+            pos[el] = n
+            found = by_tag.get(tag)
+            if found is None:
+                by_tag[tag] = [el]
+            else:
+                found.append(el)
+            value = el.get("id")
+            if value is not None:
+                with_id.append(el)
+                found = by_id.get(value)
+                if found is None:
+                    by_id[value] = [el]
+                else:
+                    found.append(el)
+            value = el.get("class")
+            if value is not None:
+                with_class.append(el)
+                tokens = _SPLIT(value)
+                if len(tokens) > 1:
+                    tokens = dict.fromkeys(tokens)
+                for token in tokens:
+                    if token:
+                        found = by_class.get(token)
+                        if found is None:
+                            by_class[token] = [el]
+                        else:
+                            found.append(el)
+        self._root = root
+        self._pos = pos
+        self._by_tag = by_tag
+        self._by_id = by_id
+        self._by_class = by_class
+        self._with = {"id": with_id, "class": with_class}
+
+    def tokens(self) -> set[str]:
+        """Every class token and id on the page (as indexed)."""
+        return set(self._by_class) | set(self._by_id)
+
+    def select(self, context, selector: str) -> list:
+        """The elements CSSSelector(selector)(context) returns, in the same (document) order."""
+        plan = _plan(selector)
+        if plan is _FALLBACK or context not in self._pos:
+            return _fallback(context, selector)
+        if len(plan) == 1:
+            return self._run(context, plan[0])
+        found: dict = {}
+        for chain in plan:
+            for el in self._run(context, chain):
+                found[el] = None
+        if len(found) < 2:
+            return list(found)
+        return sorted(found, key=self._pos.__getitem__)
+
+    def _candidates(self, comp):
+        """The smallest indexed list holding every element the compound can match, or None (scan the subtree)."""
+        tag, ids, classes, attrs, _never = comp
+        if ids:
+            return self._by_id.get(ids[0], ())
+        if classes:
+            best = None
+            for name in classes:
+                found = self._by_class.get(name)
+                if not found:
+                    return ()
+                if best is None or len(found) < len(best):
+                    best = found
+            return best
+        if tag is not None:
+            return self._by_tag.get(tag, ())
+        for name, _op, _value in attrs:
+            found = self._with.get(name)
+            if found is not None:
+                return found
+        return None
+
+    def _run(self, context, chain) -> list:
+        for _comb, comp in chain:
+            if comp[4]:
+                return []
+        comp = chain[-1][1]
+        candidates = self._candidates(comp)
+        out = []
+        if candidates is None:
+            # no index narrows it: every element of the live subtree (all inside the context by construction)
+            if len(chain) == 1:
+                return [el for el in context.iter(etree.Element) if _match(el, comp)]
+            candidates = context.iter(etree.Element)
+        if len(chain) == 1:
+            memo: dict = {}
+            for el in candidates:
+                if _match(el, comp) and _inside(el, context, memo):
+                    out.append(el)
+            return out
+        last = len(chain) - 2
+        for el in candidates:
+            if not _match(el, comp):
+                continue
+            path = _ancestors(el, context)
+            if path is not None and _match_left(chain, last, path, 0):
+                out.append(el)
+        return out
+
+
+def _inside(el, context, memo: dict) -> bool:
+    """True when el is context or still under it (an element dropped from the tree never reaches it)."""
+    chain = []
+    node = el
+    while True:
+        if node is context:
+            result = True
+            break
+        known = memo.get(node)
+        if known is not None:
+            result = known
+            break
+        chain.append(node)
+        node = node.getparent()
+        if node is None:
+            result = False
+            break
+    for node in chain:
+        memo[node] = result
+    return result
+
+
+def _ancestors(el, context) -> list | None:
+    """el's ancestors up to and including context, nearest first; None when context is not among them."""
+    path = []
+    node = el
+    while node is not context:
+        node = node.getparent()
+        if node is None:
+            return None
+        path.append(node)
+    return path

@@ -1,0 +1,34 @@
+"""Downloader middlewares fed real responses offline: the head-only meta refresh."""
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
+
+from crawler.middlewares import HeadMetaRefreshMiddleware
+
+FILLER = "<p>　　正文段落，内容很长。</p>\n" * 2000  # ~60 KB: past the 16 KB head
+
+
+def _response(url: str, head: str, charset: str = "utf-8") -> HtmlResponse:
+    html = f"<html><head><meta charset='{charset}'>{head}<title>t</title></head><body>{FILLER}</body></html>"
+    return HtmlResponse(url, body=html.encode(charset), headers={"Content-Type": f"text/html; charset={charset}"})
+
+
+def test_a_meta_refresh_in_the_head_of_a_long_page_redirects():
+    middleware = HeadMetaRefreshMiddleware.from_crawler(get_crawler(settings_dict={"METAREFRESH_MAXDELAY": 100}))
+    request = Request("http://www.example.cn/old.html")
+    for charset in ("utf-8", "gbk"):
+        response = _response(request.url, '<meta http-equiv="refresh" content="0; url=/new.html">', charset)
+        redirected = middleware.process_response(request, response)
+        assert isinstance(redirected, Request) and redirected.url == "http://www.example.cn/new.html"
+
+
+def test_a_page_without_refresh_comes_back_whole_and_untouched():
+    middleware = HeadMetaRefreshMiddleware.from_crawler(get_crawler(settings_dict={"METAREFRESH_MAXDELAY": 100}))
+    request = Request("http://www.example.cn/a.html")
+    response = _response(request.url, "")
+    assert middleware.process_response(request, response) is response
+    short = HtmlResponse(request.url, body=b'<meta http-equiv="refresh" content="0;url=/b.html">',
+                         headers={"Content-Type": "text/html"})
+    assert middleware.process_response(request, short).url == "http://www.example.cn/b.html"
