@@ -21,6 +21,7 @@ _OPS = ("*=", "^=", "$=", "~=")
 _PLANS: dict[str, object] = {}  # selector → parsed groups, or _FALLBACK
 _FALLBACK = object()
 _COMPILED: dict[str, object] = {}  # selector → CSSSelector, or False when it does not compile
+_NEEDS: dict[str, object] = {}  # fallback selector → (ids, classes) it requires, or None
 
 
 class _Unsupported(Exception):
@@ -34,13 +35,13 @@ def _skip_ws(sel: str, i: int) -> int:
     return i
 
 
-def _compound(sel: str, i: int) -> tuple[tuple, int]:
-    """One compound selector from position i: (tag, ids, classes, attrs, never), and the position after it."""
+def _compound(sel: str, i: int, need: tuple[list, list] | None = None) -> tuple[tuple, int]:
+    """One compound at i: ((tag, ids, classes, attrs, never), end); ids/classes also land in `need` as read."""
     n = len(sel)
     start = i
     tag = None
-    ids: list[str] = []
-    classes: list[str] = []
+    ids: list[str] = need[0] if need is not None else []
+    classes: list[str] = need[1] if need is not None else []
     attrs: list[tuple[str, str, str | None]] = []
     never = False
     if i < n and sel[i] == "*":
@@ -112,7 +113,7 @@ def _compound(sel: str, i: int) -> tuple[tuple, int]:
     return (tag, tuple(ids), tuple(classes), tuple(attrs), never), i
 
 
-def _parse(sel: str) -> list[list[tuple[str | None, tuple]]]:
+def _parse(sel: str, need: tuple[list, list] | None = None) -> list[list[tuple[str | None, tuple]]]:
     """Groups of (combinator, compound) chains; _Unsupported for anything beyond descendant/child combinators."""
     n = len(sel)
     i = _skip_ws(sel, 0)
@@ -121,7 +122,7 @@ def _parse(sel: str) -> list[list[tuple[str | None, tuple]]]:
         chain: list[tuple[str | None, tuple]] = []
         comb = None
         while True:
-            comp, i = _compound(sel, i)
+            comp, i = _compound(sel, i, ([], []) if need is None else need)
             chain.append((comb, comp))
             j = _skip_ws(sel, i)
             if j == n or sel[j] == ",":
@@ -150,6 +151,24 @@ def _plan(selector: str):
             plan = _FALLBACK
         _PLANS[selector] = plan
     return plan
+
+
+def _required(selector: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(ids, classes) a fallback selector's leading, understood part names: each must be on the page."""
+    need = _NEEDS.get(selector, _FALLBACK)
+    if need is _FALLBACK:
+        need = None
+        # a group, an escape (`.a\:b` is class "a:b") or a namespace (an evaluation error) is never pre-judged
+        if not any(ch in selector for ch in ",\\|"):
+            found: tuple[list, list] = ([], [])
+            try:
+                _parse(selector, found)
+            except _Unsupported:
+                pass
+            if found[0] or found[1]:
+                need = (tuple(found[0]), tuple(found[1]))
+        _NEEDS[selector] = need
+    return need
 
 
 def _fallback(context, selector: str) -> list:
@@ -216,8 +235,11 @@ def _match_left(chain, k: int, path: list, start: int) -> bool:
     if comb == ">":
         return start < len(path) and _match(path[start], comp) and _match_left(chain, k - 1, path, start + 1)
     for j in range(start, len(path)):
-        if _match(path[j], comp) and _match_left(chain, k - 1, path, j + 1):
-            return True
+        if _match(path[j], comp):
+            if _match_left(chain, k - 1, path, j + 1):
+                return True
+            if chain[k][0] != ">":
+                return False  # what is left of a descendant step only gets fewer ancestors further up
     return False
 
 
@@ -229,8 +251,7 @@ class PageIndex:
         by_tag: dict[str, list] = {}
         by_id: dict[str, list] = {}
         by_class: dict[str, list] = {}
-        with_id: list = []
-        with_class: list = []
+        class_values: dict[str, list] = {}  # whole @class value → its elements
         for n, el in enumerate(root.iter()):
             tag = el.tag
             if not isinstance(tag, str):
@@ -243,7 +264,6 @@ class PageIndex:
                 found.append(el)
             value = el.get("id")
             if value is not None:
-                with_id.append(el)
                 found = by_id.get(value)
                 if found is None:
                     by_id[value] = [el]
@@ -251,7 +271,11 @@ class PageIndex:
                     found.append(el)
             value = el.get("class")
             if value is not None:
-                with_class.append(el)
+                found = class_values.get(value)
+                if found is None:
+                    class_values[value] = [el]
+                else:
+                    found.append(el)
                 tokens = _SPLIT(value)
                 if len(tokens) > 1:
                     tokens = dict.fromkeys(tokens)
@@ -262,12 +286,12 @@ class PageIndex:
                             by_class[token] = [el]
                         else:
                             found.append(el)
-        self._root = root
         self._pos = pos
         self._by_tag = by_tag
         self._by_id = by_id
         self._by_class = by_class
-        self._with = {"id": with_id, "class": with_class}
+        self._values = {"id": by_id, "class": class_values}
+        self._lists: dict = {}  # (attribute, op, value) → candidate list, computed on first use
 
     def tokens(self) -> set[str]:
         """Every class token and id on the page (as indexed)."""
@@ -277,6 +301,9 @@ class PageIndex:
         """The elements CSSSelector(selector)(context) returns, in the same (document) order."""
         plan = _plan(selector)
         if plan is _FALLBACK or context not in self._pos:
+            need = _required(selector) if plan is _FALLBACK else None
+            if need is not None and not self._has(need[0], need[1]):
+                return []  # an id or class the page never had: CSSSelector would find nothing
             return _fallback(context, selector)
         if len(plan) == 1:
             return self._run(context, plan[0])
@@ -288,46 +315,103 @@ class PageIndex:
             return list(found)
         return sorted(found, key=self._pos.__getitem__)
 
+    def _has(self, ids, classes) -> bool:
+        by_id, by_class = self._by_id, self._by_class
+        for name in ids:
+            if name not in by_id:
+                return False
+        for name in classes:
+            if name not in by_class:
+                return False
+        return True
+
+    def _attr_list(self, name: str, op: str, want: str):
+        """Elements whose indexed @id / @class passes the test, in document order (one test per distinct value)."""
+        key = (name, op, want)
+        found = self._lists.get(key)
+        if found is None:
+            values = self._values[name]
+            if op == "exists":
+                hits = list(values.values())
+            elif op == "=":
+                hits = [values[want]] if want in values else []
+            elif op == "*=":
+                hits = [els for value, els in values.items() if want in value]
+            elif op == "^=":
+                hits = [els for value, els in values.items() if value.startswith(want)]
+            elif op == "$=":
+                hits = [els for value, els in values.items() if value.endswith(want)]
+            else:  # ~=
+                hits = [els for value, els in values.items() if want in value and want in _SPLIT(value)]
+            if not hits:
+                found = ()
+            elif len(hits) == 1:
+                found = hits[0]
+            else:
+                found = sorted([el for els in hits for el in els], key=self._pos.__getitem__)
+            self._lists[key] = found
+        return found
+
     def _candidates(self, comp):
         """The smallest indexed list holding every element the compound can match, or None (scan the subtree)."""
         tag, ids, classes, attrs, _never = comp
         if ids:
             return self._by_id.get(ids[0], ())
-        if classes:
-            best = None
-            for name in classes:
-                found = self._by_class.get(name)
-                if not found:
-                    return ()
+        best = None
+        for name in classes:
+            found = self._by_class.get(name, ())
+            if best is None or len(found) < len(best):
+                best = found
+        if tag is not None:
+            found = self._by_tag.get(tag, ())
+            if best is None or len(found) < len(best):
+                best = found
+        for name, op, want in attrs:
+            if name in self._values:
+                found = self._attr_list(name, op, want)
                 if best is None or len(found) < len(best):
                     best = found
-            return best
-        if tag is not None:
-            return self._by_tag.get(tag, ())
-        for name, _op, _value in attrs:
-            found = self._with.get(name)
-            if found is not None:
-                return found
-        return None
+        return best
+
+    def _below(self, anchors, tag) -> list:
+        """Live elements strictly under any of the anchors (with the tag, if given), in document order."""
+        if len(anchors) == 1:
+            anchor = anchors[0]
+            return [el for el in (anchor.iter(tag) if tag else anchor.iter(etree.Element)) if el is not anchor]
+        found: dict = {}
+        for anchor in anchors:
+            for el in anchor.iter(tag) if tag else anchor.iter(etree.Element):
+                if el is not anchor:
+                    found[el] = None
+        return sorted(found, key=self._pos.__getitem__)
 
     def _run(self, context, chain) -> list:
         for _comb, comp in chain:
-            if comp[4]:
-                return []
+            if comp[4] or not self._has(comp[1], comp[2]):
+                return []  # a test cssselect translates to [0], or an id/class not on the page
         comp = chain[-1][1]
         candidates = self._candidates(comp)
         out = []
-        if candidates is None:
-            # no index narrows it: every element of the live subtree (all inside the context by construction)
-            if len(chain) == 1:
-                return [el for el in context.iter(etree.Element) if _match(el, comp)]
-            candidates = context.iter(etree.Element)
         if len(chain) == 1:
+            if candidates is None:
+                # no index narrows it: every element of the live subtree (all inside the context by construction)
+                return [el for el in context.iter(etree.Element) if _match(el, comp)]
             memo: dict = {}
             for el in candidates:
                 if _match(el, comp) and _inside(el, context, memo):
                     out.append(el)
             return out
+        # every match lies strictly under an element matching each compound to its left: when one of those
+        # is rarer than the rightmost compound's candidates, take the candidates from under it instead
+        anchors = None
+        for _comb, left in chain[:-1]:
+            found = self._candidates(left)
+            if found is not None and (anchors is None or len(found) < len(anchors)):
+                anchors = found
+        if anchors is not None and (candidates is None or len(anchors) < len(candidates)):
+            candidates = self._below(anchors, comp[0])
+        elif candidates is None:
+            candidates = context.iter(etree.Element)
         last = len(chain) - 2
         for el in candidates:
             if not _match(el, comp):

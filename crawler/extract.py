@@ -15,6 +15,7 @@ from crawler.article import Extracted
 from crawler.config import Rules
 from crawler.dates import Candidate, choose, date_from_url, htmldate_candidate, meta_candidates, parse_datetime
 from crawler.decode import decode
+from crawler.text import _WS  # noqa: PLC2701 - the same whitespace norm_space collapses
 from crawler.text import (
     author_from_paragraphs, byline_segment, cjk_count, clean_name, editor_from_line, labelled_fields, norm_space, punct_count,
     source_from_text, strip_title_suffix, tidy_lines,
@@ -97,34 +98,37 @@ def _first(root, selectors: Sequence[str]):
 def _lines(node) -> list[str]:
     """Visible text of `node` as lines, one per block element / <br>, whitespace normalised, empties dropped."""
     parts: list[str] = []
-    stack: list[tuple[object, bool]] = [(node, False)]
-    while stack:
-        el, closing = stack.pop()
-        tag = el.tag if isinstance(el.tag, str) else None
-        if closing:
-            if tag and tag.lower() in _BLOCK:
-                parts.append("\n")
+    append = parts.append
+    skipped = None
+    walker = etree.iterwalk(node, events=("start", "end", "comment", "pi"))
+    for event, el in walker:
+        tag = el.tag
+        if event == "comment" or event == "pi":  # never shown; the text after it is
             if el is not node and el.tail:
-                parts.append(el.tail)
+                append(el.tail)
             continue
-        low = tag.lower() if tag else None
-        if low is None or low in _SKIP:
+        if event == "start":
+            low = tag.lower() if isinstance(tag, str) else None
+            if low is None or low in _SKIP:  # scripts, inputs…: their text never shows, their tail does
+                walker.skip_subtree()
+                skipped = el  # its "end" event still comes: ignore it
+                if el is not node and el.tail:
+                    append(el.tail)
+                continue
+            if low in _BLOCK:
+                append("\n")
+            if el.text:
+                append(el.text)
+        else:
+            if el is skipped:
+                continue
+            if tag.lower() in _BLOCK:
+                append("\n")
             if el is not node and el.tail:
-                parts.append(el.tail)
-            continue
-        if low in _BLOCK:
-            parts.append("\n")
-        if el.text:
-            parts.append(el.text)
-        stack.append((el, True))
-        for child in reversed(el):
-            stack.append((child, False))
-    out = []
-    for line in "".join(parts).split("\n"):
-        line = norm_space(line)
-        if line and _WORDISH.search(line):
-            out.append(line)
-    return out
+                append(el.tail)
+    search = _WORDISH.search
+    flat = _WS.sub(" ", "".join(parts))
+    return [line for line in (raw.strip() for raw in flat.split("\n")) if line and search(line)]
 
 
 def _text(node) -> str:

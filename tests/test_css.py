@@ -1,4 +1,4 @@
-"""crawler.css.PageIndex against lxml's CSSSelector: rule selectors on the fixture pages, mutation, edge cases, random selectors."""
+"""crawler.css.PageIndex against lxml CSSSelector: rule selectors on fixture pages, mutation, edge cases, random."""
 from __future__ import annotations
 
 import random
@@ -171,6 +171,9 @@ TRICKY = [
     'a[href^="/n/1"]', 'a[href$="htm"]', "[href]", "a[href]", "section#comments.my-comment-box > p.reply",
     "#1a", ".1a", "p:not(.a)", "p::text", "td + td", "ns|p", "*|p", ".a\\ b", '[x="\\""]',
     "/* c */ p", 'p[class="a b"]',
+    # left to CSSSelector, some pre-judged by the ids/classes they certainly need
+    ".nosuch ~ p", "#nosuch:first-child", "p:not(.nosuch)", ".a:not(.b)", ".nosuch\\:x", ".a .nosuch + p",
+    "#art1 > p ~ p", ".a:first-child", '.c[title="x" i]', "li.nosuch, li:last-child", "td.m + td",
 ]
 
 
@@ -228,6 +231,18 @@ def test_invalid_and_fallback_selectors():
     assert index.select(root, '[data-x*=""]') == [] and index.select(root, '[data-x^=""]') == []
     assert index.select(root, '[data-x$=""]') == [] and index.select(root, '[data-x~=""]') == []
     assert [e.text for e in index.select(root, '[data-x=""]')] == ["four"]
+
+
+def test_ids_and_classes_a_fallback_selector_needs():
+    assert css._required(".lai > :first-child") == ((), ("lai",))
+    assert css._required("#rwb_zw ~ div") == (("rwb_zw",), ())
+    assert css._required("div.x.y p:nth-child(2) .z") == ((), ("x", "y"))
+    assert css._required(".a:not(.b)") == ((), ("a",))
+    for selector in ("p:not(.b)", ".a\\:b", ".x ns|p", "a, .b:first-child", "[a] + .q"):
+        assert css._required(selector) is None, selector
+    root = _parse(TRICKY_HTML)
+    index = PageIndex(root)
+    assert index.select(root, ".nosuch ~ p") == [] and index.select(root, "p:not(.nosuch)") != []
 
 
 def test_detached_context_and_dropped_elements():

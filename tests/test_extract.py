@@ -179,3 +179,12 @@ def test_a_sentence_starting_with_bianji_is_body():
     line = "编辑部近日收到读者来信，反映某医院挂号难的问题，记者随即展开调查。"
     got = extract(_article([PARA, line]), "http://health.people.com.cn/n1/2025/0831/c14739-1.html", now=NOW)
     assert line in got.body and got.editor is None
+
+
+def test_lines_keep_text_after_comments_and_skipped_elements_once():
+    from crawler.extract import _lines, _parse
+
+    root = _parse("<html><body><div>通行证：用户名<input name=u> 密码<input name=p></div>"
+                  "<p>萧乾是这份刊物的元老<!-- 注释 -->，还在香港时<script>var x = 1;</script>就为刊物改稿。</p>"
+                  "<p>第二段<br>换行<?php echo 1; ?>之后</p></body></html>")
+    assert _lines(root) == ["通行证：用户名 密码", "萧乾是这份刊物的元老，还在香港时就为刊物改稿。", "第二段", "换行之后"]
