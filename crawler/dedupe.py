@@ -2,8 +2,8 @@
 
 Signatures are pure functions of the text: NFKC, only letters and digits kept (punctuation and spaces differ
 between a newspaper page and its web reprint), character 4-grams as shingles, MinHash with a fixed seed and
-number of permutations (datasketch 2's affine32 scheme, written out in `signature`, so the same text gives the
-same bytes on every run, machine and library version). `assign_cluster` finds candidates through LSH bands kept in the `minhash_bands` table
+number of permutations over 32-bit shingle hashes computed in numpy (`signature`: the same text gives the same
+bytes on every run and machine; migration 0004 recomputed the signatures of version 1). `assign_cluster` finds candidates through LSH bands kept in the `minhash_bands` table
 (42 bands of 3 values; a candidate shares at least two: probability 0.97 at similarity 0.5, 0.999 at 0.6 —
 reprints measure 0.73 to 1.0 — and 0.04 at 0.2, the overlap of same-topic news),
 checks them exactly, and gives the whole cluster the id of its earliest article. The cost per article is a
@@ -52,12 +52,14 @@ def content_hash(title: str, body: str) -> str:
     return hashlib.sha1(normalise(body or title).encode("utf-8")).hexdigest()
 
 
-_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
+SIGNATURE_VERSION = 2  # 1: datasketch's SHA-1 per shingle (revisions before 0004); 2: the vectorised hash below
+_P = np.uint64(0x9E3779B97F4A7C15)  # multiplier of the 4-character polynomial hash (odd, 64-bit)
+_FMIX64 = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
 _PERMUTATIONS: tuple | None = None
 
 
 def _permutations() -> tuple:
-    """The 128 affine permutations (odd a, any b, modulo 2**32), drawn as datasketch 2 draws them from SEED."""
+    """The NUM_PERM affine permutations h → a·h + b modulo 2**32 (a odd), drawn from SEED."""
     global _PERMUTATIONS
     if _PERMUTATIONS is None:
         gen = np.random.RandomState(SEED)
@@ -67,24 +69,34 @@ def _permutations() -> tuple:
     return _PERMUTATIONS
 
 
-def signature(title: str, body: str) -> bytes:
-    """The MinHash values as bytes (little-endian uint32 × NUM_PERM), as stored in articles.minhash.
+def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
+    """32-bit hashes of the character k-grams of normalise(text), one per position (repeats do not change a
+    minimum): a polynomial hash of the code points mixed by MurmurHash3's 64-bit finaliser, all in numpy."""
+    flat = normalise(text)
+    if not flat:
+        return np.zeros(0, dtype=np.uint32)
+    points = np.frombuffer(flat.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    n = max(1, len(points) - k + 1)  # a text shorter than k is one shingle, as in shingles()
+    with np.errstate(over="ignore"):
+        h = points[:n].copy()
+        for j in range(1, min(k, len(points))):
+            h = h * _P + points[j:j + n]
+        shift, m1, m2 = _FMIX64
+        h = (h ^ (h >> shift)) * m1
+        h = (h ^ (h >> shift)) * m2
+        h = h ^ (h >> shift)
+    return (h >> np.uint64(32)).astype(np.uint32)
 
-    The scheme is datasketch 2's default ("affine32": SHA-1's first 4 bytes, the MurmurHash3 finaliser, then
-    a·h + b modulo 2**32), written out here so that stored signatures never change with a library upgrade
-    (datasketch 1.x used another scheme); tests check it byte for byte against datasketch."""
-    grams = shingles(f"{title}\n{body}")
-    if not grams:
+
+def signature(title: str, body: str) -> bytes:
+    """The MinHash values as bytes (little-endian uint32 × NUM_PERM), as stored in articles.minhash: for each
+    permutation, the least a·h + b (mod 2**32) over the shingle hashes of title and body (SIGNATURE_VERSION 2)."""
+    hashes = shingle_hashes(f"{title}\n{body}")
+    if not len(hashes):
         return np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u4").tobytes()
-    h = np.frombuffer(b"".join(hashlib.sha1(g.encode("utf-8")).digest()[:4] for g in grams), dtype="<u4").astype(np.uint32)
-    s1, m1, s2, m2, s3 = _FMIX32
-    h = h ^ (h >> s1)
-    h = h * m1
-    h = h ^ (h >> s2)
-    h = h * m2
-    h = h ^ (h >> s3)
     a, b = _permutations()
-    return (h.reshape(-1, 1) * a + b).min(axis=0).astype("<u4").tobytes()
+    with np.errstate(over="ignore"):
+        return (hashes.reshape(-1, 1) * a + b).min(axis=0).astype("<u4").tobytes()
 
 
 def similarity(a: bytes | None, b: bytes | None) -> float:

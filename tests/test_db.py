@@ -53,3 +53,38 @@ def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
         assert session.scalar(select(func.count(MinhashBand.id))) == BANDS
     database.dispose()
     engine.dispose()
+
+
+def test_upgrade_from_0003_re_signs_every_article(db_url):
+    """Revision 0004: version 1 signatures (and their bands) are replaced by version 2 from title and body."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select, text
+
+    from crawler.db import make_engine
+    from crawler.db.models import Article, MinhashBand
+    from crawler.dedupe import band_keys, signature
+
+    connect(db_url).dispose()  # at head: step back to 0003, as an install of that revision is
+    engine = make_engine(db_url)
+    old = bytes(range(256)) * 2  # a version-1 signature: other values
+    now = datetime(2025, 9, 1, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+        for n in range(3):
+            article_id = conn.execute(text(
+                "INSERT INTO articles (url, site, source_name, title, body, minhash, status, origin, fetched_at, "
+                "updated_at) VALUES (:url, 'x', '人民网', :title, '正文内容' || :n, :sig, 'ok', 'import', :now, :now) "
+                "RETURNING id"), {"url": f"http://a.example/{n}", "title": f"标题{n}", "n": str(n), "sig": old,
+                                  "now": now}).scalar_one()
+            conn.execute(text("INSERT INTO minhash_bands (article_id, band_key) VALUES (:a, 1), (:a, 2)"),
+                         {"a": article_id})
+    upgrade(engine)
+    database = connect(db_url)
+    with database.session() as session:
+        for article in session.scalars(select(Article)):
+            assert article.minhash == signature(article.title, article.body) != old
+            keys = session.scalars(select(MinhashBand.band_key).where(MinhashBand.article_id == article.id)).all()
+            assert sorted(keys) == sorted(band_keys(article.minhash))
+    database.dispose()
+    engine.dispose()
