@@ -143,6 +143,7 @@ def _parse(sel: str, need: tuple[list, list] | None = None) -> list[list[tuple[s
 
 
 def _plan(selector: str):
+    """The parsed groups of a selector (cached), or _FALLBACK."""
     plan = _PLANS.get(selector)
     if plan is None:
         try:
@@ -172,6 +173,7 @@ def _required(selector: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
 
 
 def _fallback(context, selector: str) -> list:
+    """CSSSelector's own answer (compiled once per selector); [] for a selector it cannot compile."""
     compiled = _COMPILED.get(selector)
     if compiled is None:
         from lxml.cssselect import CSSSelector
@@ -185,6 +187,7 @@ def _fallback(context, selector: str) -> list:
 
 
 def _match(el, comp) -> bool:
+    """True when el passes every test of the compound, read from its live attributes."""
     tag, ids, classes, attrs, _never = comp
     if tag is not None and el.tag != tag:
         return False
@@ -316,6 +319,7 @@ class PageIndex:
         return sorted(found, key=self._pos.__getitem__)
 
     def _has(self, ids, classes) -> bool:
+        """True when every id and class token is on the page."""
         by_id, by_class = self._by_id, self._by_class
         for name in ids:
             if name not in by_id:
@@ -386,6 +390,7 @@ class PageIndex:
         return sorted(found, key=self._pos.__getitem__)
 
     def _run(self, context, chain) -> list:
+        """Matches of one chain of compounds under context, in document order."""
         for _comb, comp in chain:
             if comp[4] or not self._has(comp[1], comp[2]):
                 return []  # a test cssselect translates to [0], or an id/class not on the page
@@ -402,13 +407,14 @@ class PageIndex:
                     out.append(el)
             return out
         # every match lies strictly under an element matching each compound to its left: when one of those
-        # is rarer than the rightmost compound's candidates, take the candidates from under it instead
+        # is much rarer than the rightmost compound's candidates, take the candidates from under it instead
+        # (few anchors only: nested anchors would visit the same elements again)
         anchors = None
         for _comb, left in chain[:-1]:
             found = self._candidates(left)
             if found is not None and (anchors is None or len(found) < len(anchors)):
                 anchors = found
-        if anchors is not None and (candidates is None or len(anchors) < len(candidates)):
+        if anchors is not None and len(anchors) <= 8 and (candidates is None or 2 * len(anchors) < len(candidates)):
             candidates = self._below(anchors, comp[0])
         elif candidates is None:
             candidates = context.iter(etree.Element)

@@ -13,6 +13,7 @@ from lxml import etree
 from crawler import rules_builtin as B
 from crawler.article import Extracted
 from crawler.config import Rules
+from crawler.css import PageIndex
 from crawler.dates import Candidate, choose, date_from_url, htmldate_candidate, meta_candidates, parse_datetime
 from crawler.decode import decode
 from crawler.text import _WS  # noqa: PLC2701 - the same whitespace norm_space collapses
@@ -29,56 +30,19 @@ _BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6"
           "nav", "aside", "form", "td", "th", "hr", "main", "fieldset", "address"}
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 _WORDISH = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
-_CSS_CACHE: dict[str, object] = {}
 
 
-def _css(selector: str):
-    compiled = _CSS_CACHE.get(selector)
-    if compiled is None:
-        from lxml.cssselect import CSSSelector
-
-        try:
-            compiled = CSSSelector(selector)
-        except Exception:
-            compiled = False
-        _CSS_CACHE[selector] = compiled
-    return compiled or None
-
-
-_PAGE = threading.local()  # ids/classes of the page being extracted: a cheap pre-filter for selectors
-_TOKENS: dict[str, tuple[str, ...]] = {}
-
-
-def _tokens(selector: str) -> tuple[str, ...]:
-    found = _TOKENS.get(selector)
-    if found is None:
-        # every alternative of a selector group needs its own ids/classes; a group is never pre-filtered
-        bare = re.sub(r"\[[^\]]*\]|\([^)]*\)", "", selector)  # attribute tests and :pseudo(args) name no class
-        found = () if "," in selector else tuple(re.findall(r"[#.]([A-Za-z_][\w-]*)", bare))
-        _TOKENS[selector] = found
-    return found
-
-
-_ATTR_TOKENS = re.compile(r"""\b(?:id|class)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
-
-
-def _page_tokens(html: str) -> set[str]:
-    """Every id and class name the page's markup mentions (one regex pass)."""
-    out: set[str] = set()
-    for match in _ATTR_TOKENS.finditer(html):
-        out.update((match.group(1) or match.group(2) or match.group(3) or "").split())
-    return out
+_PAGE = threading.local()  # the index of the page being extracted (crawler.css), built once after parsing
 
 
 def _select(root, selector: str) -> list:
-    page = getattr(_PAGE, "tokens", None)
-    if page is not None and any(token not in page for token in _tokens(selector)):
-        return []  # an id/class the page never mentions: skip the (costly) tree walk
-    sel = _css(selector)
-    if sel is None:
-        return []
+    """Elements under `root` (itself included) matching `selector`, in document order, as lxml's CSSSelector
+    gives them: through the page's index (crawler.css) when there is one."""
+    index = getattr(_PAGE, "index", None)
     try:
-        return sel(root)
+        if index is not None:
+            return index.select(root, selector)
+        return PageIndex(root).select(root, selector)
     except Exception:
         return []
 
@@ -598,11 +562,12 @@ def _parse(html: str):
 
 def _body_only(content: bytes | str, url: str, rules: Rules | None, title: str, content_type: str | None) -> list[str]:
     html = decode(content, content_type)[0] if isinstance(content, (bytes, bytearray)) else content
-    previous, _PAGE.tokens = getattr(_PAGE, "tokens", None), _page_tokens(html)
+    previous = getattr(_PAGE, "index", None)
     try:
         root = _parse(html)
         if root is None:
             return []
+        _PAGE.index = PageIndex(root)
         for bad in root.xpath("//script|//style|//noscript"):
             bad.drop_tree()
         for el in _select(root, B.COMMENTS):
@@ -611,7 +576,7 @@ def _body_only(content: bytes | str, url: str, rules: Rules | None, title: str, 
         lines, _editor, _how = _pick_body(root, rules, title, [])
         return lines
     finally:
-        _PAGE.tokens = previous
+        _PAGE.index = previous
 
 
 def _trafilatura_body(html: str, url: str) -> list[str]:
@@ -641,7 +606,7 @@ def extract(page: bytes | str, url: str, rules: Rules | None = None, content_typ
         if not result.body:
             result.blocked = result.blocked or "extraction error"
     finally:
-        _PAGE.tokens = None
+        _PAGE.index = None
     return result
 
 
@@ -653,13 +618,13 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     else:
         result.blocked = "no page content"
         return
-    _PAGE.tokens = _page_tokens(html)
     if "\ufffd" in html[:50000] and html.count("\ufffd") > 50:
         result.warnings.append("many undecodable bytes")
     root = _parse(html)
     if root is None:
         result.blocked = "empty page"
         return
+    _PAGE.index = PageIndex(root)
     comments = [c.text or "" for c in root.iter(etree.Comment) if c.text and "<date>" in c.text.lower()]
     metas = _metas(root)
     for bad in root.xpath("//script|//style|//noscript|//template"):
