@@ -183,6 +183,18 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
     article.cluster_id = earliest
 
 
+def _insert_pairs(conn: Connection, table: str, columns: tuple[str, str], rows: list[tuple]) -> None:
+    """INSERT many plain rows through the driver's executemany (42 band rows per article: SQLAlchemy's per-row
+    parameter processing would cost more than the insert); SQLAlchemy's insert on an unknown paramstyle."""
+    if not rows:
+        return
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
+    if marker is None:
+        conn.execute(insert(MinhashBand.__table__.metadata.tables[table]), [dict(zip(columns, row)) for row in rows])
+        return
+    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marker}, {marker})", rows)
+
+
 @dataclass
 class Newcomer:
     """An article just inserted (cluster_id still NULL, no bands yet) that `cluster_new` places in a cluster."""
@@ -205,7 +217,8 @@ def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = 
         return {}
     A, bands = Article.__table__, MinhashBand.__table__
     batch_ids = {n.id for n in newcomers}
-    keys = {n.id: set(band_keys(n.minhash)) for n in newcomers}
+    keys_list = {n.id: band_keys(n.minhash) for n in newcomers}
+    keys = {article_id: set(found) for article_id, found in keys_list.items()}
     # what was stored before the batch: band rows sharing a key, and articles sharing a text hash
     by_key: dict[int, list[int]] = {}
     all_keys = sorted(set().union(*keys.values()))
@@ -277,7 +290,8 @@ def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = 
                         table[article_id] = earliest
         result[n.id] = earliest
         done.append(n)
-    conn.execute(insert(bands), [{"article_id": n.id, "band_key": key} for n in newcomers for key in band_keys(n.minhash)])
+    _insert_pairs(conn, "minhash_bands", ("article_id", "band_key"),
+                  [(n.id, key) for n in newcomers for key in keys_list[n.id]])
     conn.execute(update(A).where(A.c.id == bindparam("b_id")).values(cluster_id=bindparam("b_cluster")),
                  [{"b_id": article_id, "b_cluster": cluster_id} for article_id, cluster_id in result.items()])
     return result

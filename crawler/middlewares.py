@@ -75,6 +75,8 @@ class HeadMetaRefreshMiddleware(MetaRefreshMiddleware):
     HEAD_BYTES = 16 * 1024
 
     def process_response(self, request, response):
+        if b"refresh" not in response.body[:self.HEAD_BYTES].lower():  # no <meta http-equiv="refresh"> up there
+            return response
         if len(response.body) <= self.HEAD_BYTES or not hasattr(response, "replace"):
             return super().process_response(request, response)
         head = response.replace(body=response.body[:self.HEAD_BYTES])
