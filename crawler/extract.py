@@ -51,7 +51,7 @@ def _first(root, selectors: Sequence[str]):
     for selector in selectors:
         found = _select(root, selector)
         for el in found:
-            if norm_space(el.text_content()):
+            if norm_space(_content(el)):
                 return el, selector
     return None, None
 
@@ -111,7 +111,7 @@ def _holds_blocks(anchor) -> bool:
     if not any(isinstance(d.tag, str) and d.tag.lower() in ("div", "p", "table", "td", "li", "section", "article")
                for d in anchor.iterdescendants()):
         return False
-    return len(_WORDISH.findall(anchor.text_content() or "")) > 150
+    return len(_WORDISH.findall(_content(anchor) or "")) > 150
 
 
 def _in_link(node) -> bool:
@@ -215,7 +215,7 @@ def _drop_link_blocks(node, stats: dict) -> None:
             doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
-            el.drop_tree()
+            _drop(el)
 
 
 def _body_quality(lines: list[str], node) -> bool:
@@ -223,7 +223,7 @@ def _body_quality(lines: list[str], node) -> bool:
     if cjk_count(text) + len(re.findall(r"[A-Za-z]", text)) // 4 < MIN_BODY_CHARS:
         return False
     total = len(_WORDISH.findall(text)) or 1
-    linked = sum(len(_WORDISH.findall(a.text_content() or "")) for a in node.iter("a") if not _holds_blocks(a))
+    linked = sum(len(_WORDISH.findall(_content(a) or "")) for a in node.iter("a") if not _holds_blocks(a))
     return linked / total < 0.5
 
 
@@ -278,7 +278,7 @@ def _drop_noise(node, selectors: Sequence[str]) -> None:
             parent = el.getparent()
             if parent is None:
                 continue
-            el.drop_tree() if hasattr(el, "drop_tree") else parent.remove(el)
+            _drop(el)
 
 
 def _pick_body(root, rules: Rules | None, title: str, warnings: list[str]) -> tuple[list[str], str | None, str]:
@@ -359,7 +359,7 @@ def _metas(root) -> dict[str, str]:
 
 def _el_title(el) -> str:
     """A headline element's text; an unclosed <h1> that swallowed the page gives its first line only."""
-    text = norm_space(el.text_content())
+    text = norm_space(_content(el))
     swallowed = any(isinstance(d.tag, str) and d.tag.lower() in ("div", "p", "table", "ul", "section", "article")
                     for d in el.iterdescendants())
     if swallowed or len(text) > 160:
@@ -371,7 +371,7 @@ def _el_title(el) -> str:
 def _title(root, rules: Rules | None, metas: dict[str, str]) -> tuple[str, object]:
     page_title = ""
     for el in root.iter("title"):
-        page_title = norm_space(el.text_content())
+        page_title = norm_space(_content(el))
         if page_title:
             break
     suffix = rules.title_suffix if rules else None
@@ -417,7 +417,7 @@ def _title_from_lines(doc_lines: list[str], body_first: str) -> str:
 
 
 def _date_text(el) -> str:
-    text = norm_space(" ".join(_lines(el))) or norm_space(el.text_content())
+    text = norm_space(" ".join(_lines(el))) or norm_space(_content(el))
     # news.cn: <span class=year><em>2026</em></span> <span class=day><em>09</em>/<em>15</em></span> <span class=time>16:53:58
     return re.sub(r"^(\d{4})\s+(\d{1,2})\s*/\s*(\d{1,2})\b", r"\1-\2-\3", text)
 
@@ -469,7 +469,7 @@ def _author(root, rules: Rules | None, body_lines: list[str], metas: dict[str, s
     for selectors in ((rules.author if rules else []), B.AUTHOR):
         el, _ = _first(root, selectors)
         if el is not None:
-            text = byline_segment(norm_space(el.text_content()))
+            text = byline_segment(norm_space(_content(el)))
             text = re.split(r"《|\d{4}年", text)[0]
             name = clean_name(text)
             if name and len(name) <= 40 and cjk_count(name) >= 2 and not re.search(r"编辑|责编|来源", text):
@@ -492,7 +492,7 @@ def _editor(root, rules: Rules | None) -> str | None:
     for selectors in ((rules.editor if rules else []), B.EDITOR):
         for selector in selectors:
             for el in _select(root, selector)[:3]:
-                text = norm_space(el.text_content())
+                text = norm_space(_content(el))
                 if not text or len(text) > 80:
                     continue
                 name = editor_from_line(text) or (clean_name(text) if re.search("编|責", text) else None)
@@ -505,7 +505,7 @@ def _source(root, rules: Rules | None, metas: dict[str, str], near_title: str) -
     for selectors in ((rules.source if rules else []), B.SOURCE):
         for selector in selectors:
             for el in _select(root, selector)[:2]:
-                text = norm_space(el.text_content())
+                text = norm_space(_content(el))
                 if not text or len(text) > 80:
                     continue
                 src = source_from_text(text)
@@ -547,11 +547,37 @@ def _blocked_reason(html: str) -> str | None:
     return None
 
 
+_PARSER = etree.HTMLParser()  # plain lxml elements: no Python class lookup per element, as lxml.html does
+_STRING = etree.XPath("string()", smart_strings=False)
+
+
+def _content(el) -> str:
+    """The text of `el` and its descendants (lxml.html's text_content(), for plain elements too)."""
+    return _STRING(el)
+
+
+def _drop(el) -> None:
+    """Remove `el` and its subtree, keeping its tail text in place (lxml.html's drop_tree())."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + el.tail
+        else:
+            previous.tail = (previous.tail or "") + el.tail
+    parent.remove(el)
+
+
 def _parse(html: str):
     html = _XML_DECL.sub("", html, count=1).replace("\x00", "")
     if not html.strip():
         return None
     try:
+        root = etree.fromstring(html, _PARSER)
+        if root is not None:
+            return root
         return lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError, TypeError):
         try:
@@ -569,10 +595,10 @@ def _body_only(content: bytes | str, url: str, rules: Rules | None, title: str, 
             return []
         _PAGE.index = PageIndex(root)
         for bad in root.xpath("//script|//style|//noscript"):
-            bad.drop_tree()
+            _drop(bad)
         for el in _select(root, B.COMMENTS):
             if el.getparent() is not None:
-                el.drop_tree()
+                _drop(el)
         lines, _editor, _how = _pick_body(root, rules, title, [])
         return lines
     finally:
@@ -628,13 +654,13 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     comments = [c.text or "" for c in root.iter(etree.Comment) if c.text and "<date>" in c.text.lower()]
     metas = _metas(root)
     for bad in root.xpath("//script|//style|//noscript|//template"):
-        bad.drop_tree()
+        _drop(bad)
 
     title, title_el = _title(root, rules, metas)
     result.title = strip_title_suffix(title, rules.title_suffix if rules else None) if title_el is None else title
     sub, _ = _first(root, [*(rules.subtitle if rules else []), *B.SUBTITLE])
     if sub is not None and sub is not title_el:
-        result.subtitle = norm_space(sub.text_content()) or None
+        result.subtitle = norm_space(_content(sub)) or None
 
     near_title = ""
     if title_el is not None:
@@ -648,7 +674,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
 
     for el in _select(root, B.COMMENTS):  # reader comments are never body text
         if el.getparent() is not None and el is not root:
-            el.drop_tree()
+            _drop(el)
     lines, body_editor, how = _pick_body(root, rules, result.title, result.warnings)
     # 'rules:<selector>' (sources.yaml), 'builtin:<selector>' (template families), 'density', 'trafilatura'
     result.extractor = (how or "none")[:64]  # the DB column is String(64)
