@@ -59,17 +59,28 @@ def _first(root, selectors: Sequence[str]):
 # ---------------------------------------------------------------- text serialisation
 
 
-def _lines(node) -> list[str]:
-    """Visible text of `node` as lines, one per block element / <br>, whitespace normalised, empties dropped."""
+def _finish(parts: list[str]) -> list[str]:
+    search = _WORDISH.search
+    flat = _WS.sub(" ", "".join(parts))
+    return [line for line in (raw.strip() for raw in flat.split("\n")) if line and search(line)]
+
+
+def _lines(node, enough: int | None = None) -> list[str]:
+    """Visible text of `node` as lines, one per block element / <br>, whitespace normalised, empties dropped.
+
+    With `enough`, stop at the first block boundary where the lines so far join to at least that many
+    characters: those lines are exactly the first lines of the whole result (a boundary completes every line)."""
     parts: list[str] = []
     append = parts.append
     skipped = None
+    size, check_at = 0, enough
     walker = etree.iterwalk(node, events=("start", "end", "comment", "pi"))
     for event, el in walker:
         tag = el.tag
         if event == "comment" or event == "pi":  # never shown; the text after it is
             if el is not node and el.tail:
                 append(el.tail)
+                size += len(el.tail)
             continue
         if event == "start":
             low = tag.lower() if isinstance(tag, str) else None
@@ -78,25 +89,30 @@ def _lines(node) -> list[str]:
                 skipped = el  # its "end" event still comes: ignore it
                 if el is not node and el.tail:
                     append(el.tail)
+                    size += len(el.tail)
                 continue
-            if low in _BLOCK:
-                append("\n")
-            if el.text:
-                append(el.text)
+            block = low in _BLOCK
+            text = el.text
         else:
             if el is skipped:
                 continue
-            if tag.lower() in _BLOCK:
-                append("\n")
-            if el is not node and el.tail:
-                append(el.tail)
-    search = _WORDISH.search
-    flat = _WS.sub(" ", "".join(parts))
-    return [line for line in (raw.strip() for raw in flat.split("\n")) if line and search(line)]
+            block = tag.lower() in _BLOCK
+            text = el.tail if el is not node else None
+        if block:
+            if check_at is not None and size >= check_at:
+                done = _finish(parts)
+                if len(" ".join(done)) >= enough:
+                    return done
+                check_at = size * 2
+            append("\n")
+        if text:
+            append(text)
+            size += len(text)
+    return _finish(parts)
 
 
-def _text(node) -> str:
-    return norm_space(" ".join(_lines(node))) if node is not None else ""
+def _text(node, enough: int | None = None) -> str:
+    return norm_space(" ".join(_lines(node, enough))) if node is not None else ""
 
 
 # ---------------------------------------------------------------- body choice
@@ -665,7 +681,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     near_title = ""
     if title_el is not None:
         parent = title_el.getparent()
-        near_title = _text(parent if parent is not None else title_el)[:600]
+        near_title = _text(parent if parent is not None else title_el, 600)[:600]
 
     # fields read from the whole tree before noise is removed from the body
     result.editor = _editor(root, rules)
