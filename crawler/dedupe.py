@@ -12,9 +12,6 @@ database).
 """
 from __future__ import annotations
 
-import hashlib
-import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -24,97 +21,15 @@ from sqlalchemy.orm import Session
 
 from crawler.db.models import Article, MinhashBand
 
-NUM_PERM = 128
-BANDS, ROWS = 42, 3  # 126 of the 128 values
+from crawler.minhash import (  # noqa: F401 - the signature functions, re-exported for callers of crawler.dedupe
+    BANDS, NUM_PERM, ROWS, SEED, SHINGLE, SIGNATURE_VERSION, band_keys, content_hash, normalise, shingle_hashes,
+    shingles, signature, similarity,
+)
+
 MIN_SHARED_BANDS = 2  # a candidate shares at least this many bands: P = 0.97 at similarity 0.5, 0.999 at 0.6,
 #                       0.04 at 0.2 (a week of same-topic news), ~0 at 0.02
-SEED = 20240524
-SHINGLE = 4
 THRESHOLD = 0.5  # estimated Jaccard similarity at or above which two articles are the same story
 NEARBY = timedelta(days=7)
-_KEEP = re.compile(r"[^\w]|_", re.UNICODE)
-
-
-def normalise(text: str) -> str:
-    """NFKC, lower case, letters and digits only (CJK included)."""
-    return _KEEP.sub("", unicodedata.normalize("NFKC", text or "").lower())
-
-
-def shingles(text: str, k: int = SHINGLE) -> set[str]:
-    flat = normalise(text)
-    if len(flat) <= k:
-        return {flat} if flat else set()
-    return {flat[i:i + k] for i in range(len(flat) - k + 1)}
-
-
-def content_hash(title: str, body: str) -> str:
-    """SHA-1 of the normalised body (the title is used only when the body is empty): exact-duplicate text."""
-    return hashlib.sha1(normalise(body or title).encode("utf-8")).hexdigest()
-
-
-SIGNATURE_VERSION = 2  # 1: datasketch's SHA-1 per shingle (revisions before 0004); 2: the vectorised hash below
-_P = np.uint64(0x9E3779B97F4A7C15)  # multiplier of the 4-character polynomial hash (odd, 64-bit)
-_FMIX64 = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
-_PERMUTATIONS: tuple | None = None
-
-
-def _permutations() -> tuple:
-    """The NUM_PERM affine permutations h → a·h + b modulo 2**32 (a odd), drawn from SEED."""
-    global _PERMUTATIONS
-    if _PERMUTATIONS is None:
-        gen = np.random.RandomState(SEED)
-        a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
-        b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
-        _PERMUTATIONS = (a, b)
-    return _PERMUTATIONS
-
-
-def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
-    """32-bit hashes of the character k-grams of normalise(text), one per position (repeats do not change a
-    minimum): a polynomial hash of the code points mixed by MurmurHash3's 64-bit finaliser, all in numpy."""
-    flat = normalise(text)
-    if not flat:
-        return np.zeros(0, dtype=np.uint32)
-    points = np.frombuffer(flat.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
-    n = max(1, len(points) - k + 1)  # a text shorter than k is one shingle, as in shingles()
-    with np.errstate(over="ignore"):
-        h = points[:n].copy()
-        for j in range(1, min(k, len(points))):
-            h = h * _P + points[j:j + n]
-        shift, m1, m2 = _FMIX64
-        h = (h ^ (h >> shift)) * m1
-        h = (h ^ (h >> shift)) * m2
-        h = h ^ (h >> shift)
-    return (h >> np.uint64(32)).astype(np.uint32)
-
-
-def signature(title: str, body: str) -> bytes:
-    """The MinHash values as bytes (little-endian uint32 × NUM_PERM), as stored in articles.minhash: for each
-    permutation, the least a·h + b (mod 2**32) over the shingle hashes of title and body (SIGNATURE_VERSION 2)."""
-    hashes = shingle_hashes(f"{title}\n{body}")
-    if not len(hashes):
-        return np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u4").tobytes()
-    a, b = _permutations()
-    with np.errstate(over="ignore"):
-        return (hashes.reshape(-1, 1) * a + b).min(axis=0).astype("<u4").tobytes()
-
-
-def similarity(a: bytes | None, b: bytes | None) -> float:
-    """Estimated Jaccard similarity of two stored signatures (0 when either is missing or of another size)."""
-    if not a or not b or len(a) != len(b) or len(a) % 4:
-        return 0.0
-    first, second = memoryview(bytes(a)).cast("I"), memoryview(bytes(b)).cast("I")  # equal bytes, any byte order
-    return sum(1 for x, y in zip(first, second) if x == y) / len(first)
-
-
-def band_keys(sig: bytes) -> list[int]:
-    """The LSH band keys of a stored signature: band number and its values hashed to a signed 64-bit integer."""
-    width = ROWS * 4
-    keys = []
-    for band in range(len(sig) // width):
-        digest = hashlib.blake2b(band.to_bytes(2, "little") + sig[band * width:(band + 1) * width], digest_size=8)
-        keys.append(int.from_bytes(digest.digest(), "little", signed=True))
-    return keys
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

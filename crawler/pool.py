@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 
 _pool: ProcessPoolExecutor | None = None
@@ -34,16 +35,33 @@ def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crawler._pool_guard", "crawler.extract", "crawler.prepare",
-                                        "crawler.relevance", "crawler.dedupe"])
+                                        "crawler.relevance", "crawler.minhash"])
         _pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 2, mp_context=context,
                                     initializer=die_with_parent)
     return _pool
 
 
 async def run_in_pool(function, *args, workers: int | None = None, **kwargs):
-    """Await function(*args, **kwargs) run in the pool, from asyncio code (Scrapy's asyncio reactor)."""
+    """Await function(*args, **kwargs) run in the pool, from asyncio code (Scrapy's asyncio reactor).
+
+    A worker killed under the pool (out of memory, a crash in a C library) breaks every task in flight: the pool
+    is replaced and the task runs once more, so one bad page does not fail the rest of the crawl."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(get_pool(workers), partial(function, *args, **kwargs))
+    call = partial(function, *args, **kwargs)
+    pool = get_pool(workers)
+    try:
+        return await loop.run_in_executor(pool, call)
+    except BrokenProcessPool:
+        _replace(pool)
+        return await loop.run_in_executor(get_pool(workers), call)
+
+
+def _replace(broken: ProcessPoolExecutor) -> None:
+    """Drop a broken pool (once, however many tasks saw it break); the next get_pool() starts a fresh one."""
+    global _pool
+    if _pool is broken:
+        _pool = None
+        broken.shutdown(wait=False, cancel_futures=True)
 
 
 def shutdown() -> None:

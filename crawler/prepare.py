@@ -27,7 +27,7 @@ class Prepared:
 def prepare(extracted: Extracted, bodies: Sequence[bytes], lexicon=None) -> Prepared:
     """Relevance score, text hash, MinHash signature and gzip of the raw pages: pure functions of the page."""
     global _LEXICON
-    from crawler.dedupe import content_hash, signature
+    from crawler.minhash import content_hash, signature
     from crawler.relevance import load_lexicon, score
 
     if lexicon is None:

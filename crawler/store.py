@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import insert, select
@@ -20,7 +20,7 @@ class FetchedPage:
     """One fetched page of an article, as bytes with its response metadata."""
 
     url: str
-    body: bytes
+    body: bytes = field(repr=False)  # an error log names the page, it does not print it
     status: int = 200
     headers: dict | None = None
     encoding: str | None = None

@@ -1,4 +1,4 @@
-"""Downloader middlewares fed real responses offline: the head-only meta refresh."""
+"""Downloader middlewares fed real responses offline (the head-only meta refresh), and the extraction pool."""
 from __future__ import annotations
 
 from scrapy import Request
@@ -32,3 +32,27 @@ def test_a_page_without_refresh_comes_back_whole_and_untouched():
     short = HtmlResponse(request.url, body=b'<meta http-equiv="refresh" content="0;url=/b.html">',
                          headers={"Content-Type": "text/html"})
     assert middleware.process_response(request, short).url == "http://www.example.cn/b.html"
+
+
+def test_a_killed_extraction_worker_is_replaced_and_the_task_runs():
+    """A worker killed under the pool (OOM killer, a crash in C) breaks the pool: the next task gets a new one."""
+    import asyncio
+    import os
+    import signal
+    import time
+
+    from crawler.pool import get_pool, run_in_pool, shutdown
+
+    async def scenario():
+        assert await run_in_pool(len, b"abc", workers=1) == 3
+        broken = get_pool()
+        for pid in list(broken._processes):
+            os.kill(pid, signal.SIGKILL)
+        time.sleep(1.0)  # the pool's manager thread notices the death
+        assert await run_in_pool(len, b"abcd", workers=1) == 4
+        assert get_pool() is not broken
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        shutdown()
