@@ -255,6 +255,8 @@ class PageIndex:
         by_id: dict[str, list] = {}
         by_class: dict[str, list] = {}
         class_values: dict[str, list] = {}  # whole @class value → its elements
+        # the appends below are spelt out instead of dict.setdefault(k, []).append(el): measured 0.71 vs 0.93 ms
+        # per 56 KB page, and this loop runs once for every page the crawl extracts
         for n, el in enumerate(root.iter()):
             tag = el.tag
             if not isinstance(tag, str):

@@ -62,7 +62,7 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
     article.minhash = minhash or signature(article.title, article.body)
     keys = band_keys(article.minhash)
     session.execute(delete(MinhashBand).where(MinhashBand.article_id == article.id))
-    session.execute(insert(MinhashBand), [{"article_id": article.id, "band_key": key} for key in keys])
+    _insert_bands(session.connection(), [(article.id, key) for key in keys])
     moment = as_utc(article.published_at or article.fetched_at)
     # candidates: a shared LSH band or the same text hash; only the columns compared are loaded
     candidates = (select(MinhashBand.article_id).where(MinhashBand.band_key.in_(keys))
@@ -98,16 +98,16 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
     article.cluster_id = earliest
 
 
-def _insert_pairs(conn: Connection, table: str, columns: tuple[str, str], rows: list[tuple]) -> None:
-    """INSERT many plain rows through the driver's executemany (42 band rows per article: SQLAlchemy's per-row
-    parameter processing would cost more than the insert); SQLAlchemy's insert on an unknown paramstyle."""
+def _insert_bands(conn: Connection, rows: list[tuple[int, int]]) -> None:
+    """INSERT (article_id, band_key) rows through the driver's executemany: 42 rows per article, where
+    SQLAlchemy's per-row parameter processing costs more than the insert (its insert for other paramstyles)."""
     if not rows:
         return
     marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
     if marker is None:
-        conn.execute(insert(MinhashBand.__table__.metadata.tables[table]), [dict(zip(columns, row)) for row in rows])
+        conn.execute(insert(MinhashBand.__table__), [{"article_id": a, "band_key": k} for a, k in rows])
         return
-    conn.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marker}, {marker})", rows)
+    conn.exec_driver_sql(f"INSERT INTO minhash_bands (article_id, band_key) VALUES ({marker}, {marker})", rows)
 
 
 @dataclass
@@ -205,8 +205,7 @@ def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = 
                         table[article_id] = earliest
         result[n.id] = earliest
         done.append(n)
-    _insert_pairs(conn, "minhash_bands", ("article_id", "band_key"),
-                  [(n.id, key) for n in newcomers for key in keys_list[n.id]])
+    _insert_bands(conn, [(n.id, key) for n in newcomers for key in keys_list[n.id]])
     conn.execute(update(A).where(A.c.id == bindparam("b_id")).values(cluster_id=bindparam("b_cluster")),
                  [{"b_id": article_id, "b_cluster": cluster_id} for article_id, cluster_id in result.items()])
     return result
