@@ -4,8 +4,9 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -43,6 +44,8 @@ class Terms(BaseModel):
         for term, weight in value.items():
             if not str(term).strip():
                 raise ValueError("empty term")
+            if "\n" in str(term) or "\r" in str(term):
+                raise ValueError(f"term {term!r} spans lines: a term is matched within one paragraph")
             if weight <= 0:
                 raise ValueError(f"weight of {term!r} must be > 0 (got {weight})")
         return value
@@ -79,21 +82,33 @@ class Lexicon(BaseModel):
         return {} if value is None else value
 
     def axis_of(self) -> dict[str, tuple[str, float]]:
+        return self.axes
+
+    @cached_property
+    def axes(self) -> dict[str, tuple[str, float]]:
+        """term → (axis, weight); built once per lexicon, as `pattern` is (scoring uses both on every article)."""
         return {term: (axis, weight) for axis in AXES for term, weight in getattr(self.terms, axis).items()}
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
-        return _compile(tuple(sorted(set(self.axis_of()) | set(self.exclude), key=lambda t: (-len(t), t))))
+        return _compile(tuple(sorted(set(self.axes) | set(self.exclude), key=lambda t: (-len(t), t))))
 
 
 @lru_cache(maxsize=32)
 def _compile(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """One alternation, longest term first, so each stretch of text counts for its longest term only."""
+    """One alternation, longest term first, so each stretch of text counts for its longest term only.
+
+    A Latin term (AI, APP, 5G) must stand alone: not preceded or followed by a letter or digit. The check before
+    it is written after its first character, `A(?<![A-Za-z0-9]A)I`, not before it: then every alternative
+    starts with a literal and `re` skips, by one table lookup, every position no term can start at — 4–5×
+    faster on a body than with the look-behind first, the same matches.
+    """
     parts = []
     for term in terms:
         escaped = re.escape(term)
         if term.isascii() and term[:1].isalnum():
-            escaped = rf"(?<![A-Za-z0-9]){escaped}(?![A-Za-z0-9])"
+            first = re.escape(term[0])
+            escaped = rf"{first}(?<![A-Za-z0-9]{first}){re.escape(term[1:])}(?![A-Za-z0-9])"
         parts.append(escaped)
     return re.compile("|".join(parts))
 
@@ -159,19 +174,13 @@ def default_lexicon() -> Lexicon:
     return _DEFAULT
 
 
-def _count(pattern: re.Pattern[str], text: str) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for match in pattern.finditer(text or ""):
-        counts[match.group(0)] = counts.get(match.group(0), 0) + 1
-    return counts
-
-
 def score(title: str, body: str, lexicon: Lexicon | None = None) -> Relevance:
     """Score an article: matched terms (title hits weigh `title_weight`, body hits capped), two axes, one number."""
     lexicon = lexicon or default_lexicon()
-    pattern = lexicon.pattern
-    title_counts, body_counts = _count(pattern, title), _count(pattern, body)
-    axes = lexicon.axis_of()
+    pattern, axes = lexicon.pattern, lexicon.axes
+    title_terms = [m.group(0) for m in pattern.finditer(title or "")]
+    body_hits = [(m.start(), m.group(0)) for m in pattern.finditer(body or "")]  # one pass over the body
+    title_counts, body_counts = Counter(title_terms), Counter(term for _, term in body_hits)
     health = info = penalty = 0.0
     hits: list[TermHit] = []
     for term in sorted(set(title_counts) | set(body_counts)):
@@ -188,7 +197,7 @@ def score(title: str, body: str, lexicon: Lexicon | None = None) -> Relevance:
         if axis in ("informatization", "both"):
             info += points
         hits.append(TermHit(term, axis, in_title, in_body, points))
-    focus = _focus(pattern, axes, title, body, lexicon.focus_share)
+    focus = _focus(axes, title_terms, body or "", body_hits, lexicon.focus_share)
     value = max(0.0, math.sqrt(health * info) * focus - penalty)
     value = round(value, 1)
     hits.sort(key=lambda h: (-abs(h.points), h.term))
@@ -202,15 +211,18 @@ def _is_health(term: str, axes: dict[str, tuple[str, float]]) -> bool:
     return term in axes and axes[term][0] in ("health", "both")
 
 
-def _focus(pattern: re.Pattern[str], axes: dict, title: str, body: str, focus_share: float) -> float:
+def _focus(axes: dict, title_terms: list[str], body: str, body_hits: list[tuple[int, str]],
+           focus_share: float) -> float:
     """1 when the title speaks of health; else the share of paragraphs that do, relative to `focus_share`.
 
     A long piece on, say, a city's digital governance with one paragraph on its 互联网医院 is not the 周报's topic.
+    Paragraphs are the body's non-blank lines; a term never spans a line, so the body's matches, placed by the
+    number of line breaks before them, are each paragraph's matches.
     """
-    if any(_is_health(m.group(0), axes) for m in pattern.finditer(title or "")):
+    if any(_is_health(term, axes) for term in title_terms):
         return 1.0
-    paragraphs = [p for p in (body or "").split("\n") if p.strip()]
+    paragraphs = sum(1 for p in body.split("\n") if p.strip())
     if not paragraphs:
         return 0.0
-    health_paragraphs = sum(1 for p in paragraphs if any(_is_health(m.group(0), axes) for m in pattern.finditer(p)))
-    return round(min(1.0, health_paragraphs / len(paragraphs) / focus_share), 2)
+    health_paragraphs = len({body.count("\n", 0, start) for start, term in body_hits if _is_health(term, axes)})
+    return round(min(1.0, health_paragraphs / paragraphs / focus_share), 2)

@@ -54,6 +54,19 @@ def test_longest_term_wins_over_its_parts():
     assert result.terms == ["互联网医院"]
 
 
+def test_focus_counts_paragraphs_that_speak_of_health():
+    """Without health in the title, the share of health paragraphs, over focus_share, scales the score."""
+    from crawler.relevance import default_lexicon
+
+    share = default_lexicon().focus_share
+    city = "数字政府建设持续推进，大数据平台上线。"
+    assert score("数字城市建设", "\n".join([city] * 9 + ["互联网医院上线。"])).focus == round(min(1, 0.1 / share), 2)
+    two_of_five = "\n\n".join([city] * 3 + ["互联网医院上线。"] * 2)  # blank lines are not paragraphs
+    assert score("数字城市建设", two_of_five).focus == round(min(1, 0.4 / share), 2)
+    assert score("互联网医院建设", city).focus == 1.0  # the title speaks of health
+    assert score("数字城市建设", "").focus == 0.0
+
+
 @pytest.mark.parametrize("text, message", [
     ("terms: [1, 2", "not valid YAML"),
     ("- a\n- b\n", "expected a mapping"),
@@ -62,6 +75,7 @@ def test_longest_term_wins_over_its_parts():
     ("terms:\n  health: {医院: 1}\n  informatization: {医院: 1}\n", "listed under both"),
     ("threshold: -1\nterms:\n  health: {医院: 1}\n  informatization: {AI: 1}\n", "threshold"),
     ("colour: red\nterms:\n  health: {医院: 1}\n  informatization: {AI: 1}\n", "colour"),
+    ('terms:\n  health: {"互联网\\n医院": 1}\n  informatization: {AI: 1}\n', "spans lines"),
 ])
 def test_bad_lexicon_is_reported_with_file_and_field(text, message):
     with pytest.raises(LexiconError) as info:
