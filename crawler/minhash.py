@@ -33,7 +33,18 @@ def shingles(text: str, k: int = SHINGLE) -> set[str]:
 
 def content_hash(title: str, body: str) -> str:
     """SHA-1 of the normalised body (the title is used only when the body is empty): exact-duplicate text."""
-    return hashlib.sha1(normalise(body or title).encode("utf-8")).hexdigest()
+    return _sha1(normalise(body or title))
+
+
+def fingerprints(title: str, body: str) -> tuple[str, bytes]:
+    """(content_hash, signature) of one article, normalising each text once (the extraction worker's call)."""
+    flat_body = normalise(body)
+    flat_title = normalise(title)
+    return _sha1(flat_body if body else flat_title), _signature(_flat_hashes(flat_title + flat_body))
+
+
+def _sha1(flat: str) -> str:
+    return hashlib.sha1(flat.encode("utf-8")).hexdigest()
 
 
 SIGNATURE_VERSION = 2  # 1: datasketch's SHA-1 per shingle (revisions before 0004); 2: the vectorised hash below
@@ -56,7 +67,10 @@ def _permutations() -> tuple:
 def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
     """32-bit hashes of the character k-grams of normalise(text), one per position (repeats do not change a
     minimum): a polynomial hash of the code points mixed by MurmurHash3's 64-bit finaliser, all in numpy."""
-    flat = normalise(text)
+    return _flat_hashes(normalise(text), k)
+
+
+def _flat_hashes(flat: str, k: int = SHINGLE) -> np.ndarray:
     if not flat:
         return np.zeros(0, dtype=np.uint32)
     points = np.frombuffer(flat.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
@@ -74,8 +88,14 @@ def shingle_hashes(text: str, k: int = SHINGLE) -> np.ndarray:
 
 def signature(title: str, body: str) -> bytes:
     """The MinHash values as bytes (little-endian uint32 × NUM_PERM), as stored in articles.minhash: for each
-    permutation, the least a·h + b (mod 2**32) over the shingle hashes of title and body (SIGNATURE_VERSION 2)."""
-    hashes = shingle_hashes(f"{title}\n{body}")
+    permutation, the least a·h + b (mod 2**32) over the shingle hashes of title and body (SIGNATURE_VERSION 2).
+
+    normalise(f"{title}\n{body}") == normalise(title) + normalise(body): the line break is a boundary NFKC and
+    lower() do not cross, and normalising drops it (tests/test_dedupe.py checks this on random text)."""
+    return _signature(_flat_hashes(normalise(title) + normalise(body)))
+
+
+def _signature(hashes: np.ndarray) -> bytes:
     if not len(hashes):
         return np.full(NUM_PERM, 0xFFFFFFFF, dtype="<u4").tobytes()
     a, b = _permutations()

@@ -11,6 +11,14 @@ from crawler.config import Rules
 from crawler.extract import extract
 
 _LEXICON = None
+# raw pages are kept for `hiwatch reextract`: level 3 costs 40 % less CPU than 6 (measured 0.40 vs 0.65 ms for a
+# generated 56 KB page, 1.2 vs 2.1 ms for the real pages' 146 KB mean) for 5–8 % more bytes
+GZIP_LEVEL = 3
+
+
+def gzip_page(body: bytes) -> bytes:
+    """A raw page as stored in raw_pages.html_gz."""
+    return gzip.compress(body, GZIP_LEVEL)
 
 
 @dataclass
@@ -27,15 +35,15 @@ class Prepared:
 def prepare(extracted: Extracted, bodies: Sequence[bytes], lexicon=None) -> Prepared:
     """Relevance score, text hash, MinHash signature and gzip of the raw pages: pure functions of the page."""
     global _LEXICON
-    from crawler.minhash import content_hash, signature
+    from crawler.minhash import fingerprints
     from crawler.relevance import load_lexicon, score
 
     if lexicon is None:
         _LEXICON = _LEXICON or load_lexicon()  # once per worker process
         lexicon = _LEXICON
     relevance = score(extracted.title, extracted.body, lexicon)
-    return Prepared(relevance.score, relevance.terms, content_hash(extracted.title, extracted.body),
-                    signature(extracted.title, extracted.body), [gzip.compress(body, 6) for body in bodies])
+    text_hash, minhash = fingerprints(extracted.title, extracted.body)
+    return Prepared(relevance.score, relevance.terms, text_hash, minhash, [gzip_page(body) for body in bodies])
 
 
 def extract_and_prepare(page: bytes, url: str, rules: Rules | None, content_type: str | None,

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from crawler.article import Extracted
 from crawler.db import Database
 from crawler.db.models import Article, DiscoveryPage, RawPage
+from crawler.prepare import gzip_page
 from crawler.window import now_utc
 
 
@@ -69,7 +70,7 @@ def save_article(session: Session, url: str, extracted: Extracted, site: str, pa
         for number, page in enumerate(pages, 1):
             article.pages.append(RawPage(page_no=number, url=page.url, http_status=page.status,
                                          headers=page.headers or {}, encoding=page.encoding or extracted.encoding,
-                                         html_gz=pages_gz[number - 1] if pages_gz else gzip.compress(page.body, 6),
+                                         html_gz=pages_gz[number - 1] if pages_gz else gzip_page(page.body),
                                          size=len(page.body),
                                          fetched_at=now_utc()))
     session.flush()
@@ -157,7 +158,7 @@ def store_many(database: Database, jobs: list[StoreJob], after_save=None) -> lis
             pages = [{"article_id": article_id, "page_no": number, "url": page.url, "http_status": page.status,
                       "headers": page.headers or {}, "encoding": page.encoding or jobs[index].extracted.encoding,
                       "html_gz": ready.pages_gz[number - 1] if len(ready.pages_gz) >= number
-                      else gzip.compress(page.body, 6), "size": len(page.body), "fetched_at": now}
+                      else gzip_page(page.body), "size": len(page.body), "fetched_at": now}
                      for article_id, index, ready in zip(ids, fresh, prepared)
                      for number, page in enumerate(jobs[index].pages, 1)]
             if pages:

@@ -4,6 +4,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from crawler.db.models import Article
 from crawler.dedupe import assign_cluster, content_hash, signature, similarity
 from crawler.digest.parse import parse_issue
@@ -139,3 +142,17 @@ def test_signature_estimates_jaccard_and_is_stable():
                       - len(a & b) / len(a | b))
     assert abs(statistics.fmean(errors)) < 0.02  # unbiased
     assert statistics.pstdev(errors) < 0.07  # 128 permutations: sd ≈ sqrt(J(1−J)/128) ≤ 0.045
+
+
+_TEXT = st.text(alphabet=st.sampled_from(list("互联网医院全面上线。，、“”ＡＢＣａｂ１２３①㈠ﬁΣσςΑΩé\u0301\u0327 \t\nAIapp5G_-·")), max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_TEXT, _TEXT)
+def test_fingerprints_normalise_once_and_match_the_separate_functions(title, body):
+    """The worker's fingerprints() equals content_hash() and the signature of "title\\nbody" normalised whole."""
+    from crawler.minhash import _flat_hashes, _signature, fingerprints, normalise
+
+    assert normalise(f"{title}\n{body}") == normalise(title) + normalise(body)
+    assert _signature(_flat_hashes(normalise(f"{title}\n{body}"))) == signature(title, body)
+    assert fingerprints(title, body) == (content_hash(title, body), signature(title, body))
