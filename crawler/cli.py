@@ -10,7 +10,6 @@ import click
 
 from crawler import __version__
 from crawler.config import SourcesError, load_sources, sources_path
-from crawler.db import DatabaseError, connect
 
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
@@ -37,6 +36,8 @@ def _sources(path: str | None, sites: tuple[str, ...] = ()):
 
 
 def _database(url: str | None):
+    from crawler.db import DatabaseError, connect  # here, not at the top: the extraction workers import this module
+
     try:
         return connect(url)
     except DatabaseError as exc:

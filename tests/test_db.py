@@ -15,6 +15,31 @@ def test_upgrade_is_idempotent(db_url):
     database.dispose()
 
 
+def test_head_revision_is_alembics_head_and_connect_skips_a_migrated_database(db_url, monkeypatch):
+    """connect() runs Alembic only when the schema is behind HEAD_REVISION, which must be the newest script."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    import crawler.db as db_module
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db_module.MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == db_module.HEAD_REVISION
+    connect(db_url).dispose()  # migrated (the fixture database may be fresh)
+    ran = []
+    monkeypatch.setattr(db_module, "upgrade", lambda engine, revision="head": ran.append(engine))
+    database = connect(db_url)
+    assert db_module.at_head(database.engine) and ran == []
+    with database.engine.begin() as connection:  # a database one migration behind is migrated
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0003'")
+    assert not db_module.at_head(database.engine)
+    connect(db_url).dispose()
+    assert len(ran) == 1
+    with database.engine.begin() as connection:
+        connection.exec_driver_sql(f"UPDATE alembic_version SET version_num = '{db_module.HEAD_REVISION}'")
+    database.dispose()
+
+
 def test_models_and_migrations_agree(db):
     """Every model change comes with its Alembic migration: autogenerate finds nothing to add."""
     from alembic.autogenerate import compare_metadata

@@ -8,9 +8,7 @@ import json
 import sys
 
 import click
-from sqlalchemy.exc import DBAPIError
 
-from crawler.db import DatabaseError, connect
 from crawler.window import Window, parse_day
 
 FORMAT_CHOICES = ("docx", "md", "html", "all")
@@ -30,6 +28,8 @@ def _fail(message: str, code: int = 1) -> None:
 
 
 def _open(db_url: str | None):
+    from crawler.db import DatabaseError, connect  # here, not at the top: importing the CLI stays light
+
     try:
         return connect(db_url)
     except DatabaseError as exc:
@@ -97,6 +97,8 @@ def digest() -> None:
 @config_option
 def candidates_command(week, db_url, as_json, show_all, explain_ids, lexicon_path, config_path) -> None:
     """List the week's stories, best first: score, matched terms, source, date, id (one per near-duplicate cluster)."""
+    from sqlalchemy.exc import DBAPIError
+
     from crawler.db.models import Article
     from crawler.digest.candidates import candidates
     from crawler.relevance import score
@@ -171,6 +173,8 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
     config/digest.yaml) in date order. An issue already stored for that Friday is printed again unchanged
     unless --pick, --exclude or --only is given.
     """
+    from sqlalchemy.exc import DBAPIError
+
     from crawler.digest.build import FORMATS, DigestBuildError, build_issue, write_outputs
 
     lexicon, settings = _settings(lexicon_path, config_path)
@@ -217,6 +221,8 @@ def import_command(file, db_url, lexicon_path) -> None:
 
     Every line is checked first: any problem rejects the file, naming each line. Existing URLs are updated.
     """
+    from sqlalchemy.exc import DBAPIError
+
     from crawler.importer import ImportError_, import_file, parse_lines, upsert
     from crawler.relevance import LexiconError, load_lexicon
 
