@@ -91,6 +91,9 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
         settings = scrapy_settings(str(database.engine.url.render_as_string(hide_password=False)), run_id, sources,
                                    sources_file, server.url if server else None, polite, log_level, log_file,
                                    extra_settings)
+        from crawler.pool import warm_up
+
+        warm_up(settings.getint("HIWATCH_EXTRACT_WORKERS") or None)  # the workers start while Scrapy does
         process = CrawlerProcess(settings)
         attach_file_log()  # after Scrapy configured logging: warnings and errors also go to var/log/hiwatch.log
         for source in selected:

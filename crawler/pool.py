@@ -7,11 +7,14 @@ import multiprocessing
 import os
 import signal
 import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from functools import partial
+from multiprocessing import forkserver
 
 _pool: ProcessPoolExecutor | None = None
+_size = 0  # the pool's number of workers
 PR_SET_PDEATHSIG = 1
 
 
@@ -31,14 +34,33 @@ def die_with_parent() -> None:
 
 def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """The process-wide pool: forkserver workers that import the extractor once and die with the crawl."""
-    global _pool
+    global _pool, _size
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crawler._pool_guard", "crawler.extract", "crawler.prepare",
                                         "crawler.relevance", "crawler.minhash"])
-        _pool = ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 2, mp_context=context,
-                                    initializer=die_with_parent)
+        _size = workers or os.cpu_count() or 2
+        _pool = ProcessPoolExecutor(max_workers=_size, mp_context=context, initializer=die_with_parent)
     return _pool
+
+
+def warm_up(workers: int | None = None) -> None:
+    """Start the workers now, from a thread. Starting a worker blocks the caller until the forkserver has imported
+    the extraction modules (about a second); left to the first article, that would stall the crawl's reactor.
+
+    The forkserver itself is started here, in the calling thread: its PR_SET_PDEATHSIG fires when the *thread*
+    that started it ends, so it must not be the short-lived warm-up thread."""
+    pool, size = get_pool(workers), _size
+    forkserver.ensure_running()
+
+    def start() -> None:
+        try:
+            for _ in range(size):  # one task per worker: each finds no idle worker and starts one
+                pool.submit(os.getpid)
+        except (RuntimeError, BrokenProcessPool):  # the crawl ended (or the pool broke) first: nothing to warm
+            pass
+
+    threading.Thread(target=start, name="pool-warm-up", daemon=True).start()
 
 
 async def run_in_pool(function, *args, workers: int | None = None, **kwargs):

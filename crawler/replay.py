@@ -101,7 +101,9 @@ class ReplayServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="replay-server", daemon=True)
+        # stop() waits for the serving loop to notice: poll every 50 ms, not the default 0.5 s
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="replay-server", daemon=True)
 
     @property
     def url(self) -> str:
@@ -189,6 +191,10 @@ class ReplayDownloadHandler(BaseDownloadHandler):
         if not self.proxy:
             raise ValueError("ReplayDownloadHandler needs the HIWATCH_REPLAY setting (the replay server URL)")
         self.inner = HTTP11DownloadHandler.from_crawler(crawler)
+        # every host's requests go to the one replay server, so they share one pool key: keep as many idle
+        # connections as requests may run at once (Scrapy's per-host cap would close and reopen them)
+        self.inner._pool.maxPersistentPerHost = max(self.inner._pool.maxPersistentPerHost,
+                                                    crawler.settings.getint("CONCURRENT_REQUESTS"))
 
     async def download_request(self, request):
         plain_url = "http://" + request.url.split("://", 1)[1]

@@ -56,3 +56,27 @@ def test_a_killed_extraction_worker_is_replaced_and_the_task_runs():
         asyncio.run(scenario())
     finally:
         shutdown()
+
+
+def test_warm_up_starts_the_workers_and_the_pool_outlives_its_thread():
+    """warm_up() starts every worker from a thread that then ends; the forkserver must not die with that thread
+    (PR_SET_PDEATHSIG follows the thread that started a process), or every later task finds a broken pool."""
+    import os
+    import threading
+    import time
+
+    from crawler.pool import get_pool, shutdown, warm_up
+
+    shutdown()
+    try:
+        warm_up(2)
+        for thread in threading.enumerate():
+            if thread.name == "pool-warm-up":
+                thread.join(60)
+        time.sleep(0.5)  # a parent-death kill would have landed by now
+        pool = get_pool()
+        assert len(pool._processes) == 2  # both workers started before any real task
+        pids = {pool.submit(os.getpid).result(timeout=30) for _ in range(8)}  # BrokenProcessPool if they died
+        assert pids <= set(pool._processes)
+    finally:
+        shutdown()
