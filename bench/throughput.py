@@ -276,6 +276,12 @@ def mb(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB"
 
 
+def _own_cpu(usage: Usage) -> float:
+    """CPU seconds of the crawl process itself (the tree's busiest process: not the forkserver or its workers)."""
+    own = [cpu for command, cpu in usage.per_process.values() if "forkserver" not in command]
+    return max(own, default=0.0)
+
+
 def report(name: str, usage: Usage, pages: int, requests: tuple[int, int]) -> float:
     rate = pages / usage.wall if usage.wall else 0.0
     print(f"{name:11} {pages:6d} articles in {usage.wall:7.1f} s = {rate:7.1f} pages/s | requests: {requests[0]} "
@@ -357,6 +363,13 @@ def main() -> None:
             rate_c = report("scrapy-only", c_usage, fetched, requests_in(c_log))
             print(f"ceiling   the same spider without extraction: {rate_c:.1f} pages/s — hiwatch reaches "
                   f"{rate_h / rate_c:.0%} of it" + (f", the trafilatura baseline {rate_b / rate_c:.0%}" if rate_b else ""))
+            if rate_b:
+                goal, cores = 4 * rate_b, os.cpu_count() or 1
+                print(f"goal      4x the baseline = {goal:.1f} pages/s: at most {1000 * cores / goal:.1f} ms of CPU per "
+                      f"page in all processes together ({cores} cores) and {1000 / goal:.1f} ms in the crawl process "
+                      f"(one GIL); Scrapy alone spends {c_usage.cpu / max(1, fetched) * 1000:.1f} ms, hiwatch "
+                      f"{usage.cpu / max(1, len(rows)) * 1000:.1f} ms (crawl process {_own_cpu(usage) / max(1, len(rows)) * 1000:.1f} "
+                      f"ms); the ceiling is {rate_c / rate_b:.2f}x the baseline on this machine")
         q = quality(truths, rows, base_rows, args.sample)
         print(f"quality   on {q['sample']} sampled articles vs the generated truth (character F1 of body lines): "
               f"hiwatch {mean(q['hiwatch']):.3f}"
