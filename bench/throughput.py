@@ -1,6 +1,6 @@
 """Throughput: the whole hiwatch crawl vs a minimal Scrapy + trafilatura spider, on the same generated replay.
 
-    .venv/bin/python bench/throughput.py [--pages 2000] [--skip-baseline] [--profile] [--keep]
+    .venv/bin/python bench/throughput.py [--pages 2000] [--repeat N] [--ceiling] [--skip-baseline] [--profile] [--keep]
 
 Generates (in a temporary directory) N people.com.cn article pages of ~50 KB, half GBK, plus their list pages
 (bench/_replaygen.py); runs `hiwatch crawl --replay DIR --no-polite` into a fresh SQLite file, then the baseline
@@ -17,6 +17,7 @@ import random
 import re
 import resource
 import shutil
+import statistics
 import sqlite3
 import subprocess
 import sys
@@ -314,6 +315,8 @@ def main() -> None:
                         help="also run the baseline spider without extraction: the Scrapy + replay ceiling")
     parser.add_argument("--profile", action="store_true", help="run the hiwatch crawl under cProfile and print it")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run hiwatch and the baseline N times, alternately, and print every ratio and their median")
     parser.add_argument("--as-is", action="store_true",
                         help="run the replay server without TCP_NODELAY (each kept-alive request then waits ~40 ms)")
     args = parser.parse_args()
@@ -357,6 +360,19 @@ def main() -> None:
             print(f"ratio     hiwatch / baseline pages per second = {rate_h / rate_b:.2f}x "
                   f"(CPU seconds per page: hiwatch {usage.cpu / max(1, len(rows)) * 1000:.1f} ms, "
                   f"baseline {b_usage.cpu / max(1, len(base_rows)) * 1000:.1f} ms)")
+        if args.repeat > 1 and rate_b:
+            ratios = [rate_h / rate_b]
+            for _ in range(args.repeat - 1):  # alternate, so that a slow spell of the machine hits both
+                (work / f"again{len(ratios)}").mkdir()
+                again, _db, again_log = run_hiwatch(work / "replay", sources, work / f"again{len(ratios)}", False,
+                                                    not args.as_is)
+                rate_again = report("hiwatch", again, len(hiwatch_rows(_db)) if _db.exists() else 0,
+                                    requests_in(again_log))
+                b_log.unlink(missing_ok=True)  # the replay server appends to its log
+                b_again, b_out, b_log2 = run_baseline(work / "replay", sources, work, not args.as_is)
+                base_again = sum(1 for _ in b_out.open(encoding="utf-8")) if b_out.exists() else 0
+                ratios.append(rate_again / report("baseline", b_again, base_again, requests_in(b_log2)))
+            print(f"ratios    {', '.join(f'{r:.2f}x' for r in ratios)}: median {statistics.median(ratios):.2f}x")
         if args.ceiling:
             c_usage, c_out, c_log = run_baseline(work / "replay", sources, work, not args.as_is, "none")
             fetched = sum(1 for _ in c_out.open(encoding="utf-8")) if c_out.exists() else 0
