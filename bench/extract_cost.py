@@ -1,6 +1,6 @@
 """Extraction cost per page: crawler.extract.extract with the site rules, without them, and trafilatura.
 
-    .venv/bin/python bench/extract_cost.py [--pages 300] [--repeat 3] [--realpages DIR]
+    .venv/bin/python bench/extract_cost.py [--pages 300] [--repeat 3] [--realpages DIR] [--pool]
 
 Pages: N generated people.com.cn article pages (bench/_replaygen.py, ~50 KB, half GBK) and, when present, the
 article pages of ../shared/realpages (several sites and templates). For each page and path the best of
@@ -74,11 +74,49 @@ def measure(pages: list[tuple[bytes, str, str | None]], rules, repeat: int) -> N
         summary(name, times, kinds.get(name))
 
 
+def through_pool(pages: list[tuple[bytes, str, str | None]], rules) -> None:
+    """The extraction worker's whole job per page: in this process, then through crawler.pool (all pages queued
+    at once, as a busy crawl does), counting the workers' CPU from /proc."""
+    from crawler.pool import get_pool, shutdown
+    from crawler.prepare import extract_and_prepare
+
+    for body, url, content_type in pages[:20]:
+        extract_and_prepare(body, url, rules, content_type)  # warm
+    started = time.process_time()
+    for body, url, content_type in pages:
+        extract_and_prepare(body, url, rules, content_type)
+    print(f"  worker job   in this process: {(time.process_time() - started) * 1000 / len(pages):5.2f} ms CPU per page")
+    tick = os.sysconf("SC_CLK_TCK")
+    for workers in (1, 2):
+        pool = get_pool(workers)
+        [future.result() for future in [pool.submit(os.getpid) for _ in range(2 * workers)]]  # all started
+
+        def cpu() -> float:
+            total = 0.0
+            for pid in pool._processes:
+                with open(f"/proc/{pid}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+            return total
+
+        before, wall = cpu(), time.perf_counter()
+        for future in [pool.submit(extract_and_prepare, body, url, rules, content_type)
+                       for body, url, content_type in pages]:
+            future.result()
+        wall = time.perf_counter() - wall
+        print(f"  worker job   through the pool, {workers} worker(s): {(cpu() - before) * 1000 / len(pages):5.2f} ms "
+              f"CPU per page in the workers, {wall * 1000 / len(pages):5.2f} ms wall per page")
+        shutdown()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pages", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--realpages", default=str(REPO.parent / "shared" / "realpages"))
+    parser.add_argument("--pool", action="store_true",
+                        help="also: the worker's whole job (extract_and_prepare) in a loop, then through the crawl's "
+                             "process pool with 1 and 2 workers (CPU of the workers per page)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="hiwatch-cost-"))
@@ -99,6 +137,8 @@ def run(work: Path, args) -> None:
           f"load average {open('/proc/loadavg').read().split()[:3]}")
     print(f"generated people.com.cn pages: {len(pages)}, mean {size:.1f} KB")
     measure(pages, rules, args.repeat)
+    if args.pool:
+        through_pool(pages, rules)
 
     real = Path(args.realpages)
     if (real / "MANIFEST.jsonl").is_file():
