@@ -193,8 +193,9 @@ class ReplayDownloadHandler(BaseDownloadHandler):
         self.inner = HTTP11DownloadHandler.from_crawler(crawler)
         # every host's requests go to the one replay server, so they share one pool key: keep as many idle
         # connections as requests may run at once (Scrapy's per-host cap would close and reopen them)
-        self.inner._pool.maxPersistentPerHost = max(self.inner._pool.maxPersistentPerHost,
-                                                    crawler.settings.getint("CONCURRENT_REQUESTS"))
+        pool = getattr(self.inner, "_pool", None)  # Scrapy's own attribute: without it, only speed is lost
+        if pool is not None:
+            pool.maxPersistentPerHost = max(pool.maxPersistentPerHost, crawler.settings.getint("CONCURRENT_REQUESTS"))
 
     async def download_request(self, request):
         plain_url = "http://" + request.url.split("://", 1)[1]
