@@ -94,6 +94,9 @@ class Keys:
     def inflight_pattern(self, spider: str) -> str:
         return f"{self.prefix}:{spider}:inflight:*"
 
+    def article_claims(self, spider: str) -> str:
+        return f"{self.prefix}:{spider}:articles"
+
     def seed_lease(self, spider: str, worker: str) -> str:
         return f"{self.prefix}:{spider}:seedlease:{worker}"
 
@@ -131,6 +134,13 @@ return {lease, found[1]}
 """
 
 
+_CLAIM_AND_PUSH = """
+if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1
+"""
+
+
 class LeasedQueue(PriorityQueue):
     """scrapy-redis's priority queue, but a pop leaves the request in this worker's in-flight hash until acked."""
 
@@ -138,6 +148,7 @@ class LeasedQueue(PriorityQueue):
         super().__init__(server, spider, key, serializer)
         self.inflight_key = inflight_key
         self._pop = server.register_script(_POP)
+        self._claim_and_push = server.register_script(_CLAIM_AND_PUSH)
 
     def pop(self, timeout=0):
         found = self._pop(keys=[self.key, self.inflight_key])
@@ -151,6 +162,13 @@ class LeasedQueue(PriorityQueue):
     def ack(self, lease: str | None) -> None:
         if lease:
             self.server.hdel(self.inflight_key, lease)
+
+    def push_claimed(self, request: Request, claims_key: str, claim: str) -> bool:
+        """Claim `claim` (an article URL) in `claims_key` and queue the request, in one script: False, and nothing
+        queued, when another worker (or an earlier list page) has claimed it. Claiming first and queueing later
+        would lose the article if the worker died in between: the claim would stay, the request would not."""
+        return bool(self._claim_and_push(keys=[claims_key, self.key],
+                                         args=[claim, -request.priority, self._encode_request(request)]))
 
     def push_raw(self, data: bytes, priority: int = 0) -> None:
         self.server.zadd(self.key, {data: -priority})
@@ -209,8 +227,16 @@ class DistributedScheduler(Scheduler):
     def enqueue_request(self, request: Request) -> bool:
         if not request.dont_filter and self.df.request_seen(request):
             return False
+        # an article link: one worker fetches it, whoever found it. The claim leaves the meta here, so a retry,
+        # a redirect or the next page of the article is queued without it
+        claim = request.meta.pop("hiwatch_claim", None)
+        if claim:
+            if not self.queue.push_claimed(request, self.keys.article_claims(self.spider.name), claim):
+                self.stats.inc_value("scheduler/claimed_elsewhere/redis")
+                return False
+        else:
+            self.queue.push(request)
         self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
         return True
 
     def next_request(self):

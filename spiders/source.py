@@ -283,15 +283,14 @@ class SourceSpider(scrapy.Spider):
             if stored:
                 self.ledger.incr("skipped_seen", len(stored))
                 candidates = [(url, day) for url, day in candidates if url not in stored]
-        if self.redis is not None and candidates:  # another worker may have found the same link: claim it
-            claims = self.redis_keys.prefix + f":{self.name}:articles"
-            candidates = [(url, day) for url, day in candidates if self.redis.sadd(claims, url)]
         requests = []
         for url, day in candidates:
             # dont_filter: links are de-duplicated above; a redirect loop must run into REDIRECT_MAX_TIMES
             # (and be recorded) instead of vanishing in the dupefilter
             request = self._request(url, self.parse_article, dont_filter=True, hiwatch_kind="article",
                                     article_url=url, url_date=day, found_on=found_on, pages=[], epaper=epaper)
+            if self.redis is not None:  # another worker may have found the same link: the distributed scheduler
+                request.meta["hiwatch_claim"] = url  # claims it as it queues the request, in one Redis script
             requests.append(request)
         return fresh, requests
 

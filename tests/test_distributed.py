@@ -130,6 +130,48 @@ def test_two_workers_one_killed_everything_stored_once(tmp_path, pg, redis_url):
     redis.Redis.from_url(redis_url).delete(f"{namespace}:current-run")
 
 
+def test_an_article_link_is_claimed_only_as_it_is_queued(redis_url):
+    """A worker killed after finding links but before queueing them must leave them unclaimed, so the worker that
+    re-fetches the list page queues them (claiming first lost two articles of 40 in one CI run). The scheduler
+    claims and queues in one Redis script; a second find of the link is refused; the queued request carries no
+    claim, so its retry is queued again."""
+    from scrapy import Request, Spider
+
+    from crawler.distributed import DistributedScheduler, Keys, LeasedQueue
+
+    class ClaimSpider(Spider):
+        name = "claims"
+
+        def parse(self, response):
+            pass
+
+    class Stats:
+        def inc_value(self, *args, **kwargs):
+            pass
+
+    server = redis.Redis.from_url(redis_url)
+    keys = Keys(f"hiwatch-test-{uuid.uuid4().hex[:8]}")
+    spider = ClaimSpider()
+    scheduler = object.__new__(DistributedScheduler)  # the parts enqueue_request uses, on the real Redis
+    scheduler.keys, scheduler.spider, scheduler.stats, scheduler.df = keys, spider, Stats(), None
+    scheduler.queue = LeasedQueue(server, spider, keys.queue("claims"), inflight_key=keys.inflight("claims", "w1"))
+    url = "http://health.people.com.cn/n1/2025/0901/c14739-41000001.html"
+    try:
+        found = Request(url, callback=spider.parse, dont_filter=True, meta={"hiwatch_claim": url})
+        assert not server.sismember(keys.article_claims("claims"), url)  # found, not yet queued: nobody's
+        assert scheduler.enqueue_request(found)
+        assert server.sismember(keys.article_claims("claims"), url) and len(scheduler.queue) == 1
+        found_again = Request(url, callback=spider.parse, dont_filter=True, meta={"hiwatch_claim": url})
+        assert not scheduler.enqueue_request(found_again) and len(scheduler.queue) == 1
+        leased = scheduler.queue.pop()
+        assert leased.url == url and "hiwatch_claim" not in leased.meta
+        assert scheduler.enqueue_request(leased.replace(dont_filter=True))  # a retry goes back on the queue
+        assert len(scheduler.queue) == 1
+    finally:
+        for key in server.scan_iter(keys.prefix + ":*"):
+            server.delete(key)
+
+
 def test_the_host_delay_holds_across_workers(tmp_path, pg, redis_url):
     """Two workers, one host, delay 0.3 s in sources.yaml: request starts to the host are ≥ 0.3 s apart overall."""
     db_url, database = pg
