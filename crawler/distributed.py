@@ -8,7 +8,8 @@
 - scrapy-redis 0.9.1 loses what a killed worker had taken off the queue. Here a pop moves the request into
   the worker's in-flight hash in the same Redis script; it is acknowledged when its item has been stored (or
   dropped, or its callback finished without an item); another worker re-queues the in-flight requests of a
-  worker whose heartbeat expired.
+  worker whose heartbeat expired. A list page is acknowledged only once the requests it produced are queued,
+  and an article link is claimed (one worker fetches it) in the script that queues its request.
 - Politeness holds across workers: the delay between two requests to one host is kept in Redis.
 """
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import socket
 import time
 import uuid
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -208,6 +210,7 @@ class DistributedScheduler(Scheduler):
                                  inflight_key=self.keys.inflight(name, self.worker))
         self.df = RFPDupeFilter(self.server, self.keys.dupefilter(name))
         spider.lease_ack = self.queue.ack
+        spider.lease_queued = weakref.WeakSet()  # every request handed to enqueue_request (LeaseAckMiddleware)
         self.beat()
         self._heartbeat = task.LoopingCall(self.beat)
         self._heartbeat.start(self.ttl / 3, now=False)
@@ -225,6 +228,14 @@ class DistributedScheduler(Scheduler):
         self.server.set(self.keys.worker(self.worker), str(time.time()), ex=self.ttl)
 
     def enqueue_request(self, request: Request) -> bool:
+        queued = getattr(self.spider, "lease_queued", None)
+        try:
+            return self._enqueue(request)
+        finally:
+            if queued is not None:
+                queued.add(request)
+
+    def _enqueue(self, request: Request) -> bool:
         if not request.dont_filter and self.df.request_seen(request):
             return False
         # an article link: one worker fetches it, whoever found it. The claim leaves the meta here, so a retry,
@@ -304,9 +315,26 @@ class DistributedScheduler(Scheduler):
             raise DontCloseSpider
 
 
+def _later(delay: float, call) -> None:
+    """Call `call` after `delay` seconds on the running asyncio loop (Scrapy's asyncio reactor), else on Twisted's."""
+    try:
+        asyncio.get_running_loop().call_later(delay, call)
+    except RuntimeError:
+        from twisted.internet import reactor
+
+        reactor.callLater(delay, call)
+
+
 class LeaseAckMiddleware:
-    """Spider middleware: acknowledge a leased request once its callback's output has gone downstream,
-    unless it produced an item (that one is acked when the item has been stored or dropped)."""
+    """Spider middleware, the one nearest the engine: acknowledge a leased request once the requests its callback
+    produced are on the shared queue (or refused there), unless it produced an item (that one is acked when the
+    item has been stored or dropped).
+
+    Scrapy takes a callback's output in order but enqueues it a little later, so a list page acked as soon as its
+    output was read could die with a few of its article requests only in memory: nobody would fetch the page, or
+    them, again. The scheduler notes every request it is handed (`spider.lease_queued`); the ack waits for those."""
+
+    WAIT = 60.0  # seconds: a request the scheduler never sees (the engine closing) must not hold the lease forever
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -315,24 +343,42 @@ class LeaseAckMiddleware:
     def from_crawler(cls, crawler):
         return cls(crawler)
 
-    def _ack(self, response, produced_item: bool) -> None:
-        ack = getattr(self.crawler.spider, "lease_ack", None)
-        if ack and not produced_item and response is not None and response.request is not None:
-            ack(response.request.meta.get("hiwatch_lease"))
+    def _ack(self, response, produced_item: bool, requests: list[Request]) -> None:
+        spider = self.crawler.spider
+        ack = getattr(spider, "lease_ack", None)
+        if not ack or produced_item or response is None or response.request is None:
+            return
+        lease = response.request.meta.get("hiwatch_lease")
+        queued = getattr(spider, "lease_queued", None)
+        deadline = time.monotonic() + self.WAIT
+
+        def when_queued() -> None:
+            if queued is None or all(request in queued for request in requests) or time.monotonic() > deadline:
+                ack(lease)
+            else:
+                _later(0.01, when_queued)
+
+        when_queued()
 
     def process_spider_output(self, response, result):
-        produced = False
+        produced, requests = False, []
         for element in result:
-            produced = produced or not isinstance(element, Request)
+            if isinstance(element, Request):
+                requests.append(element)
+            else:
+                produced = True
             yield element
-        self._ack(response, produced)
+        self._ack(response, produced, requests)
 
     async def process_spider_output_async(self, response, result):
-        produced = False
+        produced, requests = False, []
         async for element in result:
-            produced = produced or not isinstance(element, Request)
+            if isinstance(element, Request):
+                requests.append(element)
+            else:
+                produced = True
             yield element
-        self._ack(response, produced)
+        self._ack(response, produced, requests)
 
 
 _SLOT = """
@@ -381,7 +427,8 @@ def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
         "HIWATCH_REDIS_NAMESPACE": namespace,
         "HIWATCH_WORKER_ID": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         "HIWATCH_DISTRIBUTED": True,
-        "SPIDER_MIDDLEWARES": {"crawler.distributed.LeaseAckMiddleware": 950},
+        # 10: nearest the engine (below Scrapy's own), so every request it passes on goes straight to the scheduler
+        "SPIDER_MIDDLEWARES": {"crawler.distributed.LeaseAckMiddleware": 10},
         "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
                                    "crawler.middlewares.RetryAfterMiddleware": 550,
                                    "crawler.middlewares.BlockedHostBackoffMiddleware": 50,

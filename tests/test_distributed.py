@@ -172,6 +172,43 @@ def test_an_article_link_is_claimed_only_as_it_is_queued(redis_url):
             server.delete(key)
 
 
+def test_a_list_page_is_acked_only_once_its_requests_are_queued():
+    """Its lease stays in flight (rescued if the worker dies) until the scheduler has every request it produced;
+    a page that produced an item is acked later, when the item is stored or dropped."""
+    import asyncio
+    import weakref
+    from types import SimpleNamespace
+
+    from scrapy import Request
+    from scrapy.http import HtmlResponse
+
+    from crawler.distributed import LeaseAckMiddleware
+
+    acks: list[str] = []
+    spider = SimpleNamespace(lease_ack=acks.append, lease_queued=weakref.WeakSet())
+    middleware = LeaseAckMiddleware(SimpleNamespace(spider=spider))
+    list_page = Request("http://health.people.com.cn/GB/408564/index.html", meta={"hiwatch_lease": "list"})
+    found = [Request(f"http://health.people.com.cn/n1/2025/0901/c14739-4100000{i}.html") for i in range(3)]
+    article = Request(found[0].url, meta={"hiwatch_lease": "article"})
+
+    async def scenario():
+        response = HtmlResponse(list_page.url, body=b"<html></html>", request=list_page)
+        assert list(middleware.process_spider_output(response, iter(found))) == found
+        spider.lease_queued.add(found[0])
+        spider.lease_queued.add(found[1])
+        await asyncio.sleep(0.05)
+        assert acks == []  # read, but one request is not on the queue yet
+        spider.lease_queued.add(found[2])
+        await asyncio.sleep(0.05)
+        assert acks == ["list"]
+        item_page = HtmlResponse(article.url, body=b"<html></html>", request=article)
+        assert len(list(middleware.process_spider_output(item_page, iter([{"url": article.url}])))) == 1
+        await asyncio.sleep(0.05)
+        assert acks == ["list"]
+
+    asyncio.run(scenario())
+
+
 def test_the_host_delay_holds_across_workers(tmp_path, pg, redis_url):
     """Two workers, one host, delay 0.3 s in sources.yaml: request starts to the host are ≥ 0.3 s apart overall."""
     db_url, database = pg
