@@ -360,23 +360,25 @@ class LeaseAckMiddleware:
 
         when_queued()
 
+    @staticmethod
+    def _is_item(element, requests: list[Request]) -> bool:
+        """Whether `element` is an item; a request is kept in `requests` for the ack to wait on."""
+        if isinstance(element, Request):
+            requests.append(element)
+            return False
+        return True
+
     def process_spider_output(self, response, result):
         produced, requests = False, []
         for element in result:
-            if isinstance(element, Request):
-                requests.append(element)
-            else:
-                produced = True
+            produced = self._is_item(element, requests) or produced
             yield element
         self._ack(response, produced, requests)
 
     async def process_spider_output_async(self, response, result):
         produced, requests = False, []
         async for element in result:
-            if isinstance(element, Request):
-                requests.append(element)
-            else:
-                produced = True
+            produced = self._is_item(element, requests) or produced
             yield element
         self._ack(response, produced, requests)
 

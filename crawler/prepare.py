@@ -5,10 +5,12 @@ import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from crawler.article import Extracted
-from crawler.config import Rules
-from crawler.extract import extract
+
+if TYPE_CHECKING:  # the store imports gzip_page from here: it must not pull in the extractor
+    from crawler.config import Rules
 
 _LEXICON = None
 # raw pages are kept for `hiwatch reextract`: level 3 costs 40 % less CPU than 6 (measured 0.40 vs 0.65 ms for a
@@ -50,6 +52,8 @@ def extract_and_prepare(page: bytes, url: str, rules: Rules | None, content_type
                         more_pages: Sequence[tuple[bytes, str]] = (),
                         now: datetime | None = None) -> tuple[Extracted, Prepared | None]:
     """The extraction worker's job: extract, then prepare (nothing to prepare for a blocked page)."""
+    from crawler.extract import extract  # preloaded in the workers' forkserver
+
     extracted = extract(page, url, rules, content_type, now=now, more_pages=more_pages)
     if extracted.blocked:
         return extracted, None

