@@ -1,6 +1,6 @@
 """Run a module (-m NAME) or a script with TCP_NODELAY on every http.server request handler.
 
-crawler/replay.py's server writes the headers and the body of a response in two sends; on a kept-alive
+crawler/run/replay.py's server writes the headers and the body of a response in two sends; on a kept-alive
 connection (Scrapy keeps them) Nagle's algorithm then holds the body until the client's delayed ACK, ~40 ms per
 request on loopback, and a replay crawl measures that wait instead of the engine. The benchmarks run both
 crawls through this wrapper (see docs/benchmarks.md); `--as-is` in bench/throughput.py runs without it.

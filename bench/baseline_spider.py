@@ -26,7 +26,7 @@ from scrapy.crawler import CrawlerProcess  # noqa: E402
 from scrapy.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from crawler.replay import ReplayServer  # noqa: E402
+from crawler.run.replay import ReplayServer  # noqa: E402
 
 
 class TrafilaturaPipeline:
@@ -104,7 +104,7 @@ def main() -> None:
     server = ReplayServer([args.replay], log_path=args.replay_log).start()
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
-    handler = "crawler.replay.ReplayDownloadHandler"
+    handler = "crawler.run.replay.ReplayDownloadHandler"
     settings.setdict({
         "SPIDER_MODULES": [], "HIWATCH_REPLAY": server.url, "DOWNLOAD_HANDLERS": {"http": handler, "https": handler},
         "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "CONCURRENT_REQUESTS_PER_DOMAIN": 8,

@@ -12,7 +12,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from crawler.evaluate import evaluate, format_report  # noqa: E402
+from crawler.extract.evaluate import evaluate, format_report  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

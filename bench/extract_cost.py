@@ -1,4 +1,4 @@
-"""Extraction cost per page: crawler.extract.extract with the site rules, without them, and trafilatura.
+"""Extraction cost per page: crawler.extract.core.extract with the site rules, without them, and trafilatura.
 
     .venv/bin/python bench/extract_cost.py [--pages 300] [--repeat 3] [--realpages DIR] [--pool]
 
@@ -9,7 +9,7 @@ time under other load measures the other load; one process, no pool); printed: m
 which extractor the result came from. Paths:
   rules        extract(bytes, url, <people rules from the generated sources.yaml>, content_type)
   no-rules     extract(bytes, url, None, content_type)  — built-in template selectors, density, then trafilatura
-  trafilatura  crawler.extract's own fallback (_trafilatura_body) on the decoded text — what a page pays when
+  trafilatura  crawler.extract.body's own fallback (_trafilatura_body) on the decoded text — what a page pays when
                every selector and the density heuristic fail
   traf-default trafilatura.extract(text, url=url) with its defaults — the baseline spider's call
 """
@@ -32,9 +32,9 @@ from _replaygen import generate  # noqa: E402
 
 import trafilatura  # noqa: E402
 
-from crawler import extract as X  # noqa: E402
+from crawler.extract import body as B, core as X  # noqa: E402
 from crawler.config import load_sources  # noqa: E402
-from crawler.decode import decode  # noqa: E402
+from crawler.extract.decode import decode  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ def measure(pages: list[tuple[bytes, str, str | None]], rules, repeat: int) -> N
         text = decode(body, content_type)[0]
         for name, fn in (("rules", lambda: X.extract(body, url, rules, content_type)),
                          ("no-rules", lambda: X.extract(body, url, None, content_type)),
-                         ("trafilatura", lambda: X._trafilatura_body(text, url)),
+                         ("trafilatura", lambda: B._trafilatura_body(text, url)),
                          ("traf-default", lambda: trafilatura.extract(text, url=url))):
             elapsed, result = best(fn, repeat)
             paths[name].append(elapsed)
@@ -75,10 +75,10 @@ def measure(pages: list[tuple[bytes, str, str | None]], rules, repeat: int) -> N
 
 
 def through_pool(pages: list[tuple[bytes, str, str | None]], rules) -> None:
-    """The extraction worker's whole job per page: in this process, then through crawler.pool (all pages queued
+    """The extraction worker's whole job per page: in this process, then through crawler.analyse.pool (all pages queued
     at once, as a busy crawl does), counting the workers' CPU from /proc."""
-    from crawler.pool import get_pool, shutdown
-    from crawler.prepare import extract_and_prepare
+    from crawler.analyse.pool import get_pool, shutdown
+    from crawler.analyse.prepare import extract_and_prepare
 
     for body, url, content_type in pages[:20]:
         extract_and_prepare(body, url, rules, content_type)  # warm
@@ -164,7 +164,7 @@ def run(work: Path, args) -> None:
                     elapsed, result = best(lambda: X.extract(body, url, r, content_type), args.repeat)
                     times[name].append(elapsed)
                     kinds[name][result.extractor.split(":")[0]] += 1
-                traf.append(best(lambda: X._trafilatura_body(text, url), args.repeat)[0])
+                traf.append(best(lambda: B._trafilatura_body(text, url), args.repeat)[0])
                 traf_default.append(best(lambda: trafilatura.extract(text, url=url), args.repeat)[0])
         summary("rules", times["rules"], kinds["rules"])
         summary("no-rules", times["no-rules"], kinds["no-rules"])

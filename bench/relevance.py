@@ -1,8 +1,8 @@
-"""Relevance benchmark: precision and recall of crawler.relevance at the lexicon's default threshold.
+"""Relevance benchmark: precision and recall of crawler.analyse.relevance at the lexicon's default threshold.
 
 The labelled set is built at run time, never copied into the repository:
 - positives: every article of the published issues in ../shared/seeds (000, 002, 003, 004), parsed from their text;
-- negatives: the real article pages of ../shared/realpages (extracted with crawler.extract), labelled by hand
+- negatives: the real article pages of ../shared/realpages (extracted with crawler.extract.core), labelled by hand
   below (all are non-health or health-without-informatization pages);
 - both: the short texts the project wrote in fixtures/relevance/cases.yaml, and the project's replay pages
   (fixtures/replay/*, short invented news modelled on the crawled sites) labelled in
@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 import yaml  # noqa: E402
 
-from crawler.relevance import Lexicon, load_lexicon, score  # noqa: E402
+from crawler.analyse.relevance import Lexicon, load_lexicon, score  # noqa: E402
 
 DIGEST_SEEDS = ("000_", "002_", "003_", "004_")
 # realpages articles a health-informatization analyst WOULD carry (none so far: the saved pages are general news).

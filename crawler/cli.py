@@ -104,8 +104,8 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
     The default window is the latest Saturday–Friday digest week plus the days since.
     Exits 1 when the run failed or a site found no article link at all.
     """
-    from crawler.crawl import run_crawl
-    from crawler.report import print_crawl_summary
+    from crawler.run.crawl import run_crawl
+    from crawler.run.report import print_crawl_summary
 
     sources = _sources(sources_file, sites)
     window = _window(week, since, until, crawl=True)
@@ -119,11 +119,11 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
     level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
     click.echo(f"hiwatch: crawling {', '.join(sites) or 'all enabled sites'} for {window} into {database.url}"
                + (f" (replay of {', '.join(replay_dirs)})" if replay_dirs else ""), err=True)
-    from crawler.lock import LockHeld
+    from crawler.db.lock import LockHeld
 
     try:
         if distributed:
-            from crawler.scaleout import run_coordinator
+            from crawler.run.scaleout import run_coordinator
 
             if not redis_url:
                 _fail("--distributed needs --redis URL (or HIWATCH_REDIS_URL)", EXIT_CONFIG)
@@ -154,7 +154,7 @@ def worker(redis_url, namespace, once, wait_seconds, verbose, db_url, sources_fi
 
     Without --once it serves run after run, each in a fresh subprocess (Scrapy's reactor runs once per process).
     """
-    from crawler.scaleout import run_worker, wait_for_run
+    from crawler.run.scaleout import run_worker, wait_for_run
 
     if not redis_url:
         _fail("hiwatch worker needs --redis URL (or HIWATCH_REDIS_URL)", EXIT_CONFIG)
@@ -209,8 +209,8 @@ def sources_check(sites, week, replay_dirs, db_url, sources_file) -> None:
 
     Exits 1 when a site finds no article link, or its sample article lacks a body or a date.
     """
-    from crawler.crawl import run_crawl
-    from crawler.lock import LockHeld
+    from crawler.run.crawl import run_crawl
+    from crawler.db.lock import LockHeld
 
     loaded = _sources(sources_file, sites)
     window = _window(week, None, None, crawl=True)
@@ -286,7 +286,7 @@ def extract(file, url, sources_file) -> None:
 @sources_option
 def reextract(since, site, dry_run, db_url, sources_file) -> None:
     """Run extraction again on the stored raw HTML (no network) and report what changed."""
-    from crawler.reextract import reextract as run_reextract
+    from crawler.run.reextract import reextract as run_reextract
     from crawler.window import parse_day
 
     loaded = _sources(sources_file)
@@ -313,8 +313,8 @@ def reextract(since, site, dry_run, db_url, sources_file) -> None:
 @sources_option
 def add(url, source_name, replay_dir, db_url, sources_file) -> None:
     """Fetch and store one article an analyst found elsewhere (kept whatever its date)."""
-    from crawler.add import AddError, add_url
-    from crawler.replay import ReplayServer
+    from crawler.run.add import AddError, add_url
+    from crawler.run.replay import ReplayServer
 
     loaded, database = _sources(sources_file), _database(db_url)
     server = ReplayServer([replay_dir]).start() if replay_dir else None
@@ -335,7 +335,7 @@ def add(url, source_name, replay_dir, db_url, sources_file) -> None:
 @sources_option
 def status(db_url, sources_file) -> None:
     """When the last successful crawl was, and which sources found nothing lately."""
-    from crawler.report import print_status
+    from crawler.run.report import print_status
 
     sys.exit(print_status(_database(db_url), _sources(sources_file)))
 
@@ -352,7 +352,7 @@ def schedule(crawl_at, digest_at, digest_dir, grace, crawl_args) -> None:
     Extra arguments go to every `hiwatch crawl` (e.g. -- --db postgresql://…). Each job is a fresh subprocess.
     """
     from crawler.logs import attach_file_log
-    from crawler.schedule import ScheduleConfig, build_scheduler
+    from crawler.run.schedule import ScheduleConfig, build_scheduler
     import logging
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(name)s] %(levelname)s: %(message)s")
@@ -378,7 +378,7 @@ def eval_command(realpages, as_json) -> None:
     """Extraction evaluation on saved pages with ground truth (default ../shared/realpages): body F1 and
     publish-day accuracy per page and on average, beside trafilatura's own result in the same run."""
     from crawler.config import REPO_ROOT
-    from crawler.evaluate import evaluate, format_report
+    from crawler.extract.evaluate import evaluate, format_report
 
     folder = Path(realpages) if realpages else Path(os.environ.get("HIWATCH_SHARED", REPO_ROOT.parent / "shared")) / "realpages"
     if not (folder / "MANIFEST.jsonl").is_file():
@@ -406,7 +406,7 @@ def db_upgrade(db_url) -> None:
 @db_option
 def runs(last, as_json, db_url) -> None:
     """The latest runs with their counts per source."""
-    from crawler.report import print_runs
+    from crawler.run.report import print_runs
 
     print_runs(_database(db_url), last, as_json)
 

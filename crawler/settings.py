@@ -49,7 +49,7 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
-EXTENSIONS = {"crawler.progress.Progress": 500}
+EXTENSIONS = {"crawler.extensions.Progress": 500}
 HIWATCH_PROGRESS = True  # a progress line on stderr when it is a terminal
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
@@ -66,6 +66,6 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {"executable_path": "/usr/bin/chromium", "headless":
 HIWATCH_DATABASE_URL = None  # None: HIWATCH_DATABASE_URL from the environment, else var/hiwatch.sqlite3
 HIWATCH_SOURCES = None  # None: config/sources.yaml
 HIWATCH_RUN_ID = None  # the run ledger row; `scrapy crawl` makes its own
-HIWATCH_REPLAY = None  # replay server URL: http/https go through crawler.replay.ReplayDownloadHandler
+HIWATCH_REPLAY = None  # replay server URL: http/https go through crawler.run.replay.ReplayDownloadHandler
 HIWATCH_EXTRACT_WORKERS = None  # process-pool size for extraction; None: one per CPU
 HIWATCH_BLOCKED_BACKOFF = 3  # after this many blocked answers from a source, stop requesting its articles

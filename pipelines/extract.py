@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from scrapy.exceptions import DropItem
 
-from crawler.pool import run_in_pool
-from crawler.prepare import extract_and_prepare
-from crawler.sniff import binary_kind
+from crawler.analyse.pool import run_in_pool
+from crawler.analyse.prepare import extract_and_prepare
+from crawler.extract.sniff import binary_kind
 from pipelines import CrawlerPipeline
 
 

@@ -13,7 +13,7 @@ from scrapy.exceptions import DropItem
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from crawler.db import Database
-from crawler.store import StoreJob, enrich, store, store_many
+from crawler.db.store import StoreJob, enrich, store, store_many
 from pipelines import CrawlerPipeline
 
 MAX_BATCH = 64  # articles per transaction at most; a batch never waits to fill up

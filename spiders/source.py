@@ -16,9 +16,9 @@ from twisted.python.failure import Failure
 
 from crawler.config import (EpaperDiscovery, FeedDiscovery, JsonDiscovery, ListDiscovery, Source, load_sources)
 from crawler.db import connect
-from crawler.decode import decode
-from crawler.runs import SourceLedger, finish_run, start_run
-from crawler.store import FetchedPage, discovery_validators, known_urls, save_discovery
+from crawler.extract.decode import decode
+from crawler.db.runs import SourceLedger, finish_run, start_run
+from crawler.db.store import FetchedPage, discovery_validators, known_urls, save_discovery
 from crawler.urls import canonical, day_tokens, fill_template, links_in, matches, url_date
 from crawler.window import Window, today_shanghai
 
@@ -48,7 +48,7 @@ class SourceSpider(scrapy.Spider):
         self.check = False
         self.check_sample = None  # set by pipelines.check in check mode
         self.redis = None  # distributed mode: the shared Redis, seeds and article claims
-        self.lease_ack = None  # distributed mode: acknowledges a leased request (crawler.distributed)
+        self.lease_ack = None  # distributed mode: acknowledges a leased request (crawler.run.distributed)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -59,7 +59,7 @@ class SourceSpider(scrapy.Spider):
         spider.backoff_after = settings.getint("HIWATCH_BLOCKED_BACKOFF", 3)
         spider.check = settings.getbool("HIWATCH_CHECK")  # `hiwatch sources check`: one sample article, no paging
         if settings.getbool("HIWATCH_DISTRIBUTED"):  # a worker of a run shared through Redis
-            from crawler.distributed import Keys, connect_redis
+            from crawler.run.distributed import Keys, connect_redis
 
             spider.redis = connect_redis(settings.get("HIWATCH_REDIS_URL"))
             spider.redis_keys = Keys(settings.get("HIWATCH_REDIS_PREFIX"))

@@ -1,12 +1,12 @@
-"""A fault-injecting HTTP server for crawl tests, speaking the replay proxy protocol of crawler/replay.py.
+"""A fault-injecting HTTP server for crawl tests, speaking the replay proxy protocol of crawler/run/replay.py.
 
 The crawl's ReplayDownloadHandler sends every request to the HIWATCH_REPLAY URL as an absolute-URI proxy
 request carrying `X-Hiwatch-Url: <original url>`. This server answers such requests from a table of
-*behaviours* keyed by the original URL (scheme-less, see crawler.replay.replay_key): a static page, a status
+*behaviours* keyed by the original URL (scheme-less, see crawler.run.replay.replay_key): a static page, a status
 sequence, a sleep past the download timeout, a reset connection, a truncated body, a redirect, a 20 MB body …
 Every request is logged (URL, time, headers) so a test can check what was — and was not — requested.
 
-`crawl(...)` runs one crawl in a fresh subprocess through crawler.crawl.run_crawl with this server as the
+`crawl(...)` runs one crawl in a fresh subprocess through crawler.run.crawl.run_crawl with this server as the
 replay proxy and any extra Scrapy settings (a short DOWNLOAD_TIMEOUT, say).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from crawler.replay import URL_HEADER, replay_key
+from crawler.run.replay import URL_HEADER, replay_key
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -318,14 +318,14 @@ class FaultServer:
 _CRAWL = """
 import json, sys
 from crawler.config import load_sources
-from crawler.crawl import run_crawl
+from crawler.run.crawl import run_crawl
 from crawler.db import connect
 from crawler.window import Window
 args = json.loads(sys.argv[1])
 database = connect(args["db"])
 extra = {"HIWATCH_REPLAY": args["proxy"],
-         "DOWNLOAD_HANDLERS": {"http": "crawler.replay.ReplayDownloadHandler",
-                               "https": "crawler.replay.ReplayDownloadHandler"}, **args["extra"]}
+         "DOWNLOAD_HANDLERS": {"http": "crawler.run.replay.ReplayDownloadHandler",
+                               "https": "crawler.run.replay.ReplayDownloadHandler"}, **args["extra"]}
 result = run_crawl(database, load_sources(args["sources"]), Window.resolve(args["week"], None, None, crawl=True),
                    polite=False, sources_file=args["sources"], log_level=args["log_level"], extra_settings=extra)
 print(json.dumps({"run_id": result.run_id, "status": result.status,

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from crawler.db import connect
 from crawler.db.models import Article, FetchFailure, RawPage, Run, RunSource
-from crawler.store import raw_html
+from crawler.db.store import raw_html
 from replaykit import SOURCES, article_url, build_replay, read_manifest, requested, run_cli, write_manifest
 
 

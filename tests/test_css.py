@@ -1,4 +1,4 @@
-"""crawler.css.PageIndex against lxml CSSSelector: rule selectors on fixture pages, mutation, edge cases, random."""
+"""crawler.extract.css.PageIndex against lxml CSSSelector: rule selectors on fixture pages, mutation, edge cases, random."""
 from __future__ import annotations
 
 import random
@@ -12,10 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml.cssselect import CSSSelector
 
-from crawler import css
-from crawler import rules_builtin
+from crawler.extract import css
+from crawler.extract import rules_builtin
 from crawler.config import load_sources
-from crawler.css import PageIndex
+from crawler.extract.css import PageIndex
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"

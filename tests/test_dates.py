@@ -5,7 +5,7 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from crawler.dates import (
+from crawler.extract.dates import (
     Candidate, SHANGHAI, choose, date_from_url, meta_candidates, parse_datetime, parse_datetimes,
 )
 from crawler.extract import extract

@@ -60,7 +60,7 @@ def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
 
     from crawler.db import make_engine
     from crawler.db.models import MinhashBand
-    from crawler.dedupe import BANDS, signature
+    from crawler.db.cluster import BANDS, signature
 
     connect(db_url).dispose()  # at head: step back to 0002, as an older install is
     engine = make_engine(db_url)
@@ -88,7 +88,7 @@ def test_upgrade_from_0003_re_signs_every_article(db_url):
 
     from crawler.db import make_engine
     from crawler.db.models import Article, MinhashBand
-    from crawler.dedupe import band_keys, signature
+    from crawler.db.cluster import band_keys, signature
 
     connect(db_url).dispose()  # at head: step back to 0003, as an install of that revision is
     engine = make_engine(db_url)

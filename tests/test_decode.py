@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.decode import declared_charset, decode, normalise_label
+from crawler.extract.decode import declared_charset, decode, normalise_label
 
 # manifest `actual_bytes` → the codecs that satisfy it
 _EXPECTED = {"utf-8": {"utf-8", "utf-8-sig"}, "gb18030-compatible": {"gb18030"}}

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.db.models import Article
-from crawler.dedupe import assign_cluster, content_hash, signature, similarity
+from crawler.db.cluster import assign_cluster, content_hash, signature, similarity
 from crawler.digest.parse import parse_issue
 
 NOW = datetime(2025, 9, 1, tzinfo=timezone.utc)
@@ -92,7 +92,7 @@ def test_replay_sets_reprints_are_the_only_near_duplicates():
     import itertools
     import json
 
-    from crawler.dedupe import THRESHOLD
+    from crawler.db.cluster import THRESHOLD
     from crawler.extract import extract
 
     root = Path(__file__).resolve().parent.parent / "fixtures" / "replay"
@@ -124,7 +124,7 @@ def test_signature_estimates_jaccard_and_is_stable():
     import random
     import statistics
 
-    from crawler.dedupe import SIGNATURE_VERSION, shingles
+    from crawler.db.cluster import SIGNATURE_VERSION, shingles
 
     assert SIGNATURE_VERSION == 2
     # the bytes of one text never change within a version (a change needs a migration like 0004)
@@ -151,7 +151,7 @@ _TEXT = st.text(alphabet=st.sampled_from(list("互联网医院全面上线。，
 @given(_TEXT, _TEXT)
 def test_fingerprints_normalise_once_and_match_the_separate_functions(title, body):
     """The worker's fingerprints() equals content_hash() and the signature of "title\\nbody" normalised whole."""
-    from crawler.minhash import _flat_hashes, _signature, fingerprints, normalise
+    from crawler.analyse.minhash import _flat_hashes, _signature, fingerprints, normalise
 
     assert normalise(f"{title}\n{body}") == normalise(title) + normalise(body)
     assert _signature(_flat_hashes(normalise(f"{title}\n{body}"))) == signature(title, body)

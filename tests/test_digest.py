@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from crawler.db.models import Article, Digest
-from crawler.dedupe import assign_cluster
+from crawler.db.cluster import assign_cluster
 from crawler.digest.build import DigestBuildError, build_issue, write_outputs
 from crawler.digest.cli import digest
 from crawler.digest.layout import Issue, IssueItem

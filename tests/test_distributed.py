@@ -137,7 +137,7 @@ def test_an_article_link_is_claimed_only_as_it_is_queued(redis_url):
     claim, so its retry is queued again."""
     from scrapy import Request, Spider
 
-    from crawler.distributed import DistributedScheduler, Keys, LeasedQueue
+    from crawler.run.distributed import DistributedScheduler, Keys, LeasedQueue
 
     class ClaimSpider(Spider):
         name = "claims"
@@ -182,7 +182,7 @@ def test_a_list_page_is_acked_only_once_its_requests_are_queued():
     from scrapy import Request
     from scrapy.http import HtmlResponse
 
-    from crawler.distributed import LeaseAckMiddleware
+    from crawler.run.distributed import LeaseAckMiddleware
 
     acks: list[str] = []
     spider = SimpleNamespace(lease_ack=acks.append, lease_queued=weakref.WeakSet())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.evaluate import bigram_f1, evaluate, format_report, snippet_f1
+from crawler.extract.evaluate import bigram_f1, evaluate, format_report, snippet_f1
 
 FLOOR = Path(__file__).resolve().parent.parent / "config" / "eval_floor.json"
 

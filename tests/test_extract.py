@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from crawler.config import Rules
 from crawler.extract import extract
-from crawler.text import strip_title_suffix
+from crawler.extract.text import strip_title_suffix
 
 NOW = datetime(2026, 11, 20, tzinfo=timezone.utc)
 PARA = "国家卫生健康委今日发布通知，要求各地加快推进全民健康信息平台建设，提升医疗数据互联互通水平。"
@@ -182,7 +182,7 @@ def test_a_sentence_starting_with_bianji_is_body():
 
 
 def test_lines_keep_text_after_comments_and_skipped_elements_once():
-    from crawler.extract import _lines, _parse
+    from crawler.extract.html import _lines, _parse
 
     root = _parse("<html><body><div>通行证：用户名<input name=u> 密码<input name=p></div>"
                   "<p>萧乾是这份刊物的元老<!-- 注释 -->，还在香港时<script>var x = 1;</script>就为刊物改稿。</p>"

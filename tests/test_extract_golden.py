@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from crawler.config import load_sources
-from crawler.dates import SHANGHAI
+from crawler.extract.dates import SHANGHAI
 from crawler.extract import extract
-from crawler.text import norm_space
+from crawler.extract.text import norm_space
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from crawler.config import load_sources
-from crawler.dates import SHANGHAI, parse_datetime
+from crawler.extract.dates import SHANGHAI, parse_datetime
 from crawler.extract import extract
 
 _WAYBACK = re.compile(r"^https?://web\.archive\.org/web/\d+[a-z_]*/")

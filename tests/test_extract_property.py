@@ -1,4 +1,4 @@
-"""Property-based: random bytes, random text and mutated news pages through crawler.extract.extract.
+"""Property-based: random bytes, random text and mutated news pages through crawler.extract.core.extract.
 
 Two properties, whatever the input: extract() never raises (it reports instead), and it never returns a
 published_at later than `now` — not even when the page, its <meta> tags or its URL carry dates in the future.
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from crawler.article import Extracted
+from crawler.extract.article import Extracted
 from crawler.config import Rules
 from crawler.extract import extract
 
@@ -117,7 +117,7 @@ def mutated(draw, base: st.SearchStrategy[bytes]) -> bytes:
     return bytes(data)
 
 
-# crawler.dates.choose() accepts precise candidates up to 5 minutes past `now` (clock skew) but clamps the
+# crawler.extract.dates.choose() accepts precise candidates up to 5 minutes past `now` (clock skew) but clamps the
 # result to `now`: every test checks the strict property (it once returned now + up to 5 min).
 SKEW = timedelta(0)
 

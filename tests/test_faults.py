@@ -132,7 +132,7 @@ def _cases() -> dict[str, Case]:
         "binary-as-html": Case(art("bin"), F.page(binary, content_type="text/html"), False, None, ("binary",)),
         "broken-html": Case(art("broken"), F.page(BROKEN_HTML), True, title="残缺网页也能抽取正文"),
         "broken-html-unclosed-h1": Case(art("brokenh1"), F.page(BROKEN_HTML.replace("正文</h1>", "正文<h1>")), True,
-                                        title="残缺网页也能抽取正文"),  # crawler.extract: an h1 holding blocks gives its first line
+                                        title="残缺网页也能抽取正文"),  # crawler.extract.core: an h1 holding blocks gives its first line
         "_loop_b": Case(loop_b, F.redirect(u["loopa"]), True),  # the loop's other end (not checked on its own)
     }
 

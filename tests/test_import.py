@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from crawler.db.models import Article
 from crawler.digest.cli import articles
-from crawler.importer import ImportError_, parse_lines, parse_published
+from crawler.db.importer import ImportError_, parse_lines, parse_published
 
 GOOD = {"url": "http://cq.people.com.cn/n2/2025/0831/c367698-41338013.html", "title": "医检互认数字化改革惠及百姓",
         "source_name": "人民网", "published_at": "2025-08-31",

@@ -41,7 +41,7 @@ def test_a_killed_extraction_worker_is_replaced_and_the_task_runs():
     import signal
     import time
 
-    from crawler.pool import get_pool, run_in_pool, shutdown
+    from crawler.analyse.pool import get_pool, run_in_pool, shutdown
 
     async def scenario():
         assert await run_in_pool(len, b"abc", workers=1) == 3
@@ -65,7 +65,7 @@ def test_warm_up_starts_the_workers_and_the_pool_outlives_its_thread():
     import threading
     import time
 
-    from crawler.pool import get_pool, shutdown, warm_up
+    from crawler.analyse.pool import get_pool, shutdown, warm_up
 
     shutdown()
     try:
@@ -94,7 +94,7 @@ def test_replay_handler_keeps_an_idle_connection_per_concurrent_request():
 from scrapy.utils.reactor import install_reactor
 install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
 from scrapy.utils.test import get_crawler
-from crawler.replay import ReplayDownloadHandler
+from crawler.run.replay import ReplayDownloadHandler
 crawler = get_crawler(settings_dict={"HIWATCH_REPLAY": "http://127.0.0.1:9", "CONCURRENT_REQUESTS": 16,
                                      "CONCURRENT_REQUESTS_PER_DOMAIN": 2})
 print(ReplayDownloadHandler(crawler).inner._pool.maxPersistentPerHost)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from crawler.db import connect
 from crawler.db.models import Article, RawPage, Run
-from crawler.lock import DatabaseLock, LockHeld
+from crawler.db.lock import DatabaseLock, LockHeld
 from replaykit import REPO, SOURCES, article_url, build_replay, read_manifest, requested, run_cli, write_manifest
 
 
@@ -38,7 +38,7 @@ def test_a_second_crawl_is_refused_while_one_holds_the_lock(db_url, tmp_path, so
 
 def test_a_killed_holder_does_not_block_the_next_crawl(db_url):
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from crawler.db import connect; from crawler.lock import DatabaseLock\n"
+        "import sys, time; from crawler.db import connect; from crawler.db.lock import DatabaseLock\n"
         f"lock = DatabaseLock(connect({db_url!r})); lock.acquire(); print('held', flush=True); time.sleep(120)")],
         cwd=REPO, stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

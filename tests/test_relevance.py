@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.relevance import LexiconError, load_lexicon, parse_lexicon, score
+from crawler.analyse.relevance import LexiconError, load_lexicon, parse_lexicon, score
 
 REPO = Path(__file__).resolve().parent.parent
 PRECISION_FLOOR = 0.9
@@ -56,7 +56,7 @@ def test_longest_term_wins_over_its_parts():
 
 def test_focus_counts_paragraphs_that_speak_of_health():
     """Without health in the title, the share of health paragraphs, over focus_share, scales the score."""
-    from crawler.relevance import default_lexicon
+    from crawler.analyse.relevance import default_lexicon
 
     share = default_lexicon().focus_share
     city = "数字政府建设持续推进，大数据平台上线。"

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from crawler.db import connect
 from crawler.db.models import Article
-from crawler.schedule import ScheduleConfig, build_scheduler, crawl_job, parse_weekly
+from crawler.run.schedule import ScheduleConfig, build_scheduler, crawl_job, parse_weekly
 from crawler.window import SHANGHAI
 from replaykit import SOURCES, build_replay
 

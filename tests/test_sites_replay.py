@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from crawler.config import load_sources
-from crawler.replay import load_manifest, replay_key
+from crawler.run.replay import load_manifest, replay_key
 from crawler.urls import canonical, url_date
 from crawler.window import SHANGHAI, Window
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import delete, select
 
-from crawler.article import Extracted
+from crawler.extract.article import Extracted
 from crawler.db import connect
 from crawler.db.models import Article, MinhashBand, RawPage
-from crawler.prepare import prepare
-from crawler.store import FetchedPage, StoreJob, enrich, store, store_many
+from crawler.analyse.prepare import prepare
+from crawler.db.store import FetchedPage, StoreJob, enrich, store, store_many
 
 DAY = datetime(2025, 9, 1, 8, tzinfo=timezone.utc)
 WORDS = ("医疗 数据 平台 服务 患者 医院 基层 系统 信息 共享 互认 管理 健康 档案 远程 会诊 智慧 诊疗 医保 结算 支付 预约 "

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from crawler.cli import main as hiwatch
 from crawler.db.models import Article, Digest, RawPage, Run, RunSource
-from crawler.dedupe import assign_cluster
-from crawler.relevance import score
+from crawler.db.cluster import assign_cluster
+from crawler.analyse.relevance import score
 from crawler.web import create_app, is_loopback
 from crawler.window import SHANGHAI
 

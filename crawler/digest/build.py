@@ -15,7 +15,7 @@ from crawler.digest.docx_render import render_docx
 from crawler.digest.layout import Issue, IssueItem
 from crawler.digest.render import render_html, render_markdown
 from crawler.digest.settings import DigestSettings
-from crawler.relevance import Lexicon
+from crawler.analyse.relevance import Lexicon
 from crawler.window import Window, now_utc
 
 FORMATS = ("docx", "md", "html")

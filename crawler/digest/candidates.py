@@ -8,8 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Article, Digest, DigestItem
-from crawler.dedupe import as_utc, assign_cluster
-from crawler.relevance import Lexicon, default_lexicon, score
+from crawler.db.cluster import as_utc, assign_cluster
+from crawler.analyse.relevance import Lexicon, default_lexicon, score
 from crawler.window import SHANGHAI, Window
 
 

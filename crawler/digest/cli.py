@@ -45,7 +45,7 @@ def _window(week: str | None) -> Window:
 
 def _settings(lexicon_path: str | None, config_path: str | None):
     from crawler.digest.settings import DigestConfigError, load_digest_settings
-    from crawler.relevance import LexiconError, load_lexicon
+    from crawler.analyse.relevance import LexiconError, load_lexicon
 
     try:
         return load_lexicon(lexicon_path), load_digest_settings(config_path)
@@ -101,7 +101,7 @@ def candidates_command(week, db_url, as_json, show_all, explain_ids, lexicon_pat
 
     from crawler.db.models import Article
     from crawler.digest.candidates import candidates
-    from crawler.relevance import score
+    from crawler.analyse.relevance import score
 
     lexicon, settings = _settings(lexicon_path, config_path)
     window = _window(week)
@@ -223,8 +223,8 @@ def import_command(file, db_url, lexicon_path) -> None:
     """
     from sqlalchemy.exc import DBAPIError
 
-    from crawler.importer import ImportError_, import_file, parse_lines, upsert
-    from crawler.relevance import LexiconError, load_lexicon
+    from crawler.db.importer import ImportError_, import_file, parse_lines, upsert
+    from crawler.analyse.relevance import LexiconError, load_lexicon
 
     try:
         lexicon = load_lexicon(lexicon_path)

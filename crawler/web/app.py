@@ -22,7 +22,7 @@ from werkzeug.http import dump_options_header  # RFC 6266 filename* for the Chin
 
 from crawler.db import DatabaseError, connect
 from crawler.db.models import Article, Digest
-from crawler.dedupe import as_utc
+from crawler.db.cluster import as_utc
 from crawler.digest.build import (DigestBuildError, build_issue, issue_from_digest, next_number, output_stem,
                                   write_outputs)
 from crawler.digest.candidates import Candidate, candidates
@@ -50,7 +50,7 @@ def create_app(database_url: str | None = None, token: str | None = None, *, sou
     var/hiwatch.sqlite3). With `token`, every request needs it (login form or header)."""
     from crawler.config import load_sources
     from crawler.digest.settings import load_digest_settings
-    from crawler.relevance import load_lexicon
+    from crawler.analyse.relevance import load_lexicon
 
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     app.config.update(
@@ -157,7 +157,7 @@ def _ids(values) -> list[int]:
 
 def crawl_status(app: Flask) -> dict:
     """The last crawl run with its per-source counts (red when a source found nothing), from runs/run_sources."""
-    from crawler.report import runs_data, status_data
+    from crawler.run.report import runs_data, status_data
 
     database, sources = _ctx(app)["database"], _ctx(app)["sources"]
     try:
@@ -346,7 +346,7 @@ def _routes(app: Flask) -> None:
 
     @app.route("/article/<int:article_id>")
     def article(article_id: int):
-        from crawler.relevance import score
+        from crawler.analyse.relevance import score
 
         with database.session() as session:
             row = session.get(Article, article_id)
@@ -403,7 +403,7 @@ def _routes(app: Flask) -> None:
 
     @app.route("/add", methods=["GET", "POST"])
     def add():
-        from crawler.add import AddError, add_url
+        from crawler.run.add import AddError, add_url
 
         url = (request.values.get("url") or "").strip()
         source_name = (request.values.get("source_name") or "").strip()
@@ -448,7 +448,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, token: str | None = None, d
     """Run the review page until Ctrl-C. Bound anywhere but localhost it refuses to start without a token."""
     from crawler.config import SourcesError
     from crawler.digest.settings import DigestConfigError
-    from crawler.relevance import LexiconError
+    from crawler.analyse.relevance import LexiconError
 
     if not is_loopback_host(host):
         if not token:

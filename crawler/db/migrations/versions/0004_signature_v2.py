@@ -20,7 +20,7 @@ BATCH = 500
 
 
 def upgrade() -> None:
-    from crawler.minhash import band_keys, signature  # the signature this revision introduces
+    from crawler.analyse.minhash import band_keys, signature  # the signature this revision introduces
 
     connection = op.get_bind()
     articles = sa.table("articles", sa.column("id", sa.Integer), sa.column("title", sa.Text),

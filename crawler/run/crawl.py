@@ -11,10 +11,10 @@ from scrapy.settings import Settings
 
 from crawler.config import SourcesFile
 from crawler.db import Database
-from crawler.lock import DatabaseLock, close_stale_runs
+from crawler.db.lock import DatabaseLock, close_stale_runs
 from crawler.logs import attach_file_log
-from crawler.replay import ReplayServer
-from crawler.runs import finish_run, run_status, start_run
+from crawler.run.replay import ReplayServer
+from crawler.db.runs import finish_run, run_status, start_run
 from crawler.window import Window
 
 log = logging.getLogger("hiwatch.crawl")
@@ -50,7 +50,7 @@ def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, source
     if log_file:
         overrides["LOG_FILE"] = log_file
     if replay_url:
-        handler = "crawler.replay.ReplayDownloadHandler"
+        handler = "crawler.run.replay.ReplayDownloadHandler"
         overrides.update(HIWATCH_REPLAY=replay_url, DOWNLOAD_HANDLERS={"http": handler, "https": handler})
     if not polite:  # only for replays on 127.0.0.1 and benchmarks: never against live sites
         overrides.update(DOWNLOAD_DELAY=0, AUTOTHROTTLE_ENABLED=False, CONCURRENT_REQUESTS_PER_DOMAIN=8,
@@ -91,7 +91,7 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
         settings = scrapy_settings(str(database.engine.url.render_as_string(hide_password=False)), run_id, sources,
                                    sources_file, server.url if server else None, polite, log_level, log_file,
                                    extra_settings)
-        from crawler.pool import warm_up
+        from crawler.analyse.pool import warm_up
 
         warm_up(settings.getint("HIWATCH_EXTRACT_WORKERS") or None)  # the workers start while Scrapy does
         process = CrawlerProcess(settings)
@@ -106,7 +106,7 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
     finally:
         if server:
             server.stop()
-        from crawler.pool import shutdown
+        from crawler.analyse.pool import shutdown
 
         shutdown()
     per_source: dict[str, Counter] = {}

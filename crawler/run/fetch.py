@@ -6,8 +6,8 @@ import urllib.request
 import urllib.robotparser
 from urllib.parse import urlsplit
 
-from crawler.replay import URL_HEADER
-from crawler.store import FetchedPage
+from crawler.run.replay import URL_HEADER
+from crawler.db.store import FetchedPage
 
 MAX_BYTES = 8 * 1024 * 1024
 

@@ -8,13 +8,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from crawler.article import Extracted
+from crawler.extract.article import Extracted
 from crawler.config import SourcesFile
 from crawler.db import Database
 from crawler.db.models import Article
 from crawler.extract import extract
-from crawler.pool import get_pool
-from crawler.store import enrich, raw_html
+from crawler.analyse.pool import get_pool
+from crawler.db.store import enrich, raw_html
 from crawler.window import SHANGHAI, now_utc
 
 FIELDS = ("title", "body", "published_at", "date_source", "date_precision", "author", "editor", "original_source",

@@ -14,7 +14,7 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-ROWS = 3  # values per band (crawler.dedupe.ROWS at the time of this migration)
+ROWS = 3  # values per band (crawler.db.cluster.ROWS at the time of this migration)
 
 
 def _band_keys(sig: bytes) -> list[int]:

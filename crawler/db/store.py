@@ -9,10 +9,10 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crawler.article import Extracted
+from crawler.extract.article import Extracted
 from crawler.db import Database
 from crawler.db.models import Article, DiscoveryPage, RawPage
-from crawler.prepare import gzip_page
+from crawler.analyse.prepare import gzip_page
 from crawler.window import now_utc
 
 
@@ -81,7 +81,7 @@ def store(database: Database, url: str, extracted: Extracted, site: str, pages: 
           url_date: date | None = None, run_id: int | None = None, origin: str = "crawl", after_save=None,
           prepared=None) -> bool:
     """Store one article in its own transaction; `after_save(session, article, prepared)` runs inside it
-    (scoring, clustering). `prepared` (crawler.prepare) carries what the extraction worker already computed.
+    (scoring, clustering). `prepared` (crawler.analyse.prepare) carries what the extraction worker already computed.
 
     Returns True when a new row was created. A concurrent insert of the same URL is retried as an update.
     """
@@ -109,7 +109,7 @@ class StoreJob:
     pages: list[FetchedPage]
     url_date: date | None = None
     run_id: int | None = None
-    prepared: object | None = None  # crawler.prepare.Prepared
+    prepared: object | None = None  # crawler.analyse.prepare.Prepared
     origin: str = "crawl"
 
 
@@ -117,13 +117,13 @@ def store_many(database: Database, jobs: list[StoreJob], after_save=None) -> lis
     """Store a batch of articles in one transaction with a few statements for the whole batch; returns, per job,
     whether a new row was created. `after_save` (default `enrich()`) serves the jobs stored one by one.
 
-    New URLs are inserted in bulk with their raw pages, relevance, signatures and clusters (crawler.dedupe.
+    New URLs are inserted in bulk with their raw pages, relevance, signatures and clusters (crawler.db.cluster.
     cluster_new: the same clusters as storing them one by one in this order). A URL already stored, or met twice
     in the batch, is stored by `store` in its own transaction afterwards. Any database error rolls the whole
     batch back and propagates: nothing of it is half-written.
     """
-    from crawler.dedupe import Newcomer, cluster_new
-    from crawler.prepare import prepare
+    from crawler.db.cluster import Newcomer, cluster_new
+    from crawler.analyse.prepare import prepare
 
     A, P = Article.__table__, RawPage.__table__
     created = [False] * len(jobs)
@@ -180,8 +180,8 @@ def store_many(database: Database, jobs: list[StoreJob], after_save=None) -> lis
 def enrich(lexicon=None):
     """The after_save hook of crawl, add and reextract: relevance score and near-duplicate cluster, computed
     inside the article's own transaction."""
-    from crawler.dedupe import assign_cluster
-    from crawler.relevance import load_lexicon, score
+    from crawler.db.cluster import assign_cluster
+    from crawler.analyse.relevance import load_lexicon, score
 
     lexicon = lexicon or load_lexicon()
 

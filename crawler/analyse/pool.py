@@ -37,8 +37,8 @@ def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
     global _pool, _size
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler._pool_guard", "crawler.extract", "crawler.prepare",
-                                        "crawler.relevance", "crawler.minhash"])
+        context.set_forkserver_preload(["crawler.analyse._pool_guard", "crawler.extract.core", "crawler.analyse.prepare",
+                                        "crawler.analyse.relevance", "crawler.analyse.minhash"])
         _size = workers or os.cpu_count() or 2
         _pool = ProcessPoolExecutor(max_workers=_size, mp_context=context, initializer=die_with_parent)
     return _pool

@@ -2,7 +2,7 @@
 
 Text is normalised (NFKC, lower case, letters and digits only), cut into character 4-grams, each hashed to 32
 bits in numpy; the signature is, for each of 128 affine permutations drawn from a fixed seed, the least
-permuted hash. LSH band keys of a signature index near-duplicate candidates (crawler.dedupe).
+permuted hash. LSH band keys of a signature index near-duplicate candidates (crawler.db.cluster).
 """
 from __future__ import annotations
 

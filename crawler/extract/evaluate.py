@@ -34,7 +34,7 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-from crawler.dates import SHANGHAI, parse_datetime
+from crawler.extract.dates import SHANGHAI, parse_datetime
 
 STRONG_KINDS = ("cwced", "fundus", "trafilatura", "readability")
 
@@ -86,7 +86,7 @@ def _day(text: str | None) -> date | None:
 
 
 def _html_text(path: Path) -> str:
-    from crawler.extract import _lines, _parse
+    from crawler.extract.html import _lines, _parse
 
     root = _parse(path.read_text(encoding="utf-8", errors="replace"))
     return "\n".join(_lines(root)) if root is not None else ""
@@ -190,7 +190,7 @@ def _summary(pages: list[dict], who: str) -> dict:
 def evaluate(realpages_dir: str | Path, with_trafilatura: bool = True) -> dict:
     """Score every manifest page that has ground truth; averages overall (strong truth), per site, weak apart."""
     from crawler.config import SourcesError, load_sources
-    from crawler.decode import decode
+    from crawler.extract.decode import decode
 
     try:
         sources = load_sources()

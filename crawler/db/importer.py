@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Article
-from crawler.dedupe import as_utc, assign_cluster
-from crawler.relevance import Lexicon, default_lexicon, score
+from crawler.db.cluster import as_utc, assign_cluster
+from crawler.analyse.relevance import Lexicon, default_lexicon, score
 from crawler.window import SHANGHAI, now_utc
 
 REQUIRED = ("url", "title", "source_name", "published_at", "body")

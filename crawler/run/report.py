@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from crawler.db import Database
 from crawler.db.models import Article, FetchFailure, Run, RunSource
-from crawler.runs import COUNTERS
+from crawler.db.runs import COUNTERS
 
 console = Console(stderr=False, width=None if Console().is_terminal else 120)
 LISTED = 40  # stored articles listed by name after a crawl; the rest are counted (a cron mail stays readable)

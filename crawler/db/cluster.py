@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db.models import Article, MinhashBand
 
-from crawler.minhash import (  # noqa: F401 - the signature functions, re-exported for callers of crawler.dedupe
+from crawler.analyse.minhash import (  # noqa: F401 - the signature functions, re-exported for callers of crawler.db.cluster
     BANDS, NUM_PERM, ROWS, SEED, SHINGLE, SIGNATURE_VERSION, band_keys, content_hash, normalise, shingle_hashes,
     shingles, signature, similarity,
 )

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from crawler.config import REPO_ROOT
 from crawler.yamlfile import parse, read_text, validate
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LEXICON = REPO_ROOT / "config" / "lexicon.yaml"
 AXES = ("health", "informatization", "both")
 

@@ -197,7 +197,7 @@ class DistributedScheduler(Scheduler):
         server = connect_redis(url)
         worker = settings.get("HIWATCH_WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}"
         instance = cls(server, Keys(prefix), worker, dupefilter_key="unused",
-                       queue_cls="crawler.distributed.LeasedQueue")
+                       queue_cls="crawler.run.distributed.LeasedQueue")
         instance.stats = crawler.stats
         instance.crawler = crawler
         instance.ttl = settings.getint("HIWATCH_HEARTBEAT_TTL", HEARTBEAT_TTL)
@@ -423,18 +423,18 @@ class SharedPolitenessMiddleware:
 def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
     """Scrapy settings that turn a crawl process into a worker of the run."""
     return {
-        "SCHEDULER": "crawler.distributed.DistributedScheduler",
+        "SCHEDULER": "crawler.run.distributed.DistributedScheduler",
         "HIWATCH_REDIS_URL": redis_url,
         "HIWATCH_REDIS_PREFIX": info.prefix,
         "HIWATCH_REDIS_NAMESPACE": namespace,
         "HIWATCH_WORKER_ID": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         "HIWATCH_DISTRIBUTED": True,
         # 10: nearest the engine (below Scrapy's own), so every request it passes on goes straight to the scheduler
-        "SPIDER_MIDDLEWARES": {"crawler.distributed.LeaseAckMiddleware": 10},
+        "SPIDER_MIDDLEWARES": {"crawler.run.distributed.LeaseAckMiddleware": 10},
         "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
                                    "crawler.middlewares.RetryAfterMiddleware": 550,
                                    "crawler.middlewares.BlockedHostBackoffMiddleware": 50,
-                                   "crawler.distributed.SharedPolitenessMiddleware": 560},
+                                   "crawler.run.distributed.SharedPolitenessMiddleware": 560},
     }
 
 
@@ -466,7 +466,7 @@ def live_workers(server: redis.Redis, keys: Keys) -> int:
 
 
 def source_counts(database: Database, run_id: int) -> dict[str, Counter]:
-    from crawler.runs import COUNTERS
+    from crawler.db.runs import COUNTERS
 
     with database.session() as session:
         rows = session.scalars(select(RunSource).where(RunSource.run_id == run_id)).all()

@@ -10,8 +10,8 @@ from crawler.config import SourcesFile
 from crawler.db import Database
 from crawler.db.models import Article
 from crawler.extract import extract
-from crawler.fetch import FetchError, fetch_page
-from crawler.store import enrich, store
+from crawler.run.fetch import FetchError, fetch_page
+from crawler.db.store import enrich, store
 from crawler.urls import canonical, url_date
 
 

@@ -8,15 +8,15 @@ from scrapy.crawler import CrawlerProcess
 from sqlalchemy import select
 
 from crawler.config import SourcesFile, load_sources
-from crawler.crawl import CrawlResult, scrapy_settings
+from crawler.run.crawl import CrawlResult, scrapy_settings
 from crawler.db import Database, connect
 from crawler.db.models import FetchFailure
-from crawler.distributed import (Keys, RunInfo, clear_run, connect_redis, current_run, distributed_settings,
+from crawler.run.distributed import (Keys, RunInfo, clear_run, connect_redis, current_run, distributed_settings,
                                  drained, live_workers, publish_run, seed, source_counts)
-from crawler.lock import DatabaseLock, close_stale_runs
+from crawler.db.lock import DatabaseLock, close_stale_runs
 from crawler.logs import attach_file_log
-from crawler.replay import ReplayServer
-from crawler.runs import finish_run, run_status, start_run
+from crawler.run.replay import ReplayServer
+from crawler.db.runs import finish_run, run_status, start_run
 from crawler.window import Window
 
 log = logging.getLogger("hiwatch.scaleout")
@@ -113,7 +113,7 @@ def run_worker(info: RunInfo, redis_url: str, namespace: str, database_url: str 
         process.crawl(spider_for(sources.get(name)), window=info.window)
     crawlers = list(process.crawlers)
     process.start()
-    from crawler.pool import shutdown
+    from crawler.analyse.pool import shutdown
 
     shutdown()
     return {c.spider.name: dict(c.spider.ledger.counts) for c in crawlers if c.spider is not None}

@@ -2,7 +2,7 @@
 
 These selectors are tried after a site's own `Rules` (sources.yaml) and before the generic density
 heuristic. Each list is ordered from most to least specific; a body match must still pass the
-quality gate in crawler.extract (enough CJK text, low link density), so a stray match on a foreign
+quality gate in crawler.extract.body (enough CJK text, low link density), so a stray match on a foreign
 template falls through to the generic path.
 """
 from __future__ import annotations

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from crawler.article import Extracted
+from crawler.extract.article import Extracted
 
 if TYPE_CHECKING:  # the store imports gzip_page from here: it must not pull in the extractor
     from crawler.config import Rules
@@ -37,8 +37,8 @@ class Prepared:
 def prepare(extracted: Extracted, bodies: Sequence[bytes], lexicon=None) -> Prepared:
     """Relevance score, text hash, MinHash signature and gzip of the raw pages: pure functions of the page."""
     global _LEXICON
-    from crawler.minhash import fingerprints
-    from crawler.relevance import load_lexicon, score
+    from crawler.analyse.minhash import fingerprints
+    from crawler.analyse.relevance import load_lexicon, score
 
     if lexicon is None:
         _LEXICON = _LEXICON or load_lexicon()  # once per worker process
@@ -52,7 +52,7 @@ def extract_and_prepare(page: bytes, url: str, rules: Rules | None, content_type
                         more_pages: Sequence[tuple[bytes, str]] = (),
                         now: datetime | None = None) -> tuple[Extracted, Prepared | None]:
     """The extraction worker's job: extract, then prepare (nothing to prepare for a blocked page)."""
-    from crawler.extract import extract  # preloaded in the workers' forkserver
+    from crawler.extract.core import extract  # preloaded in the workers' forkserver
 
     extracted = extract(page, url, rules, content_type, now=now, more_pages=more_pages)
     if extracted.blocked:

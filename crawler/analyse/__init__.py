@@ -1,0 +1,1 @@
+"""Article → meaning, with no database and no Scrapy: relevance, fingerprints (MinHash), and the worker job."""

@@ -1,0 +1,138 @@
+"""Parsing and walking the page tree: lxml parse, selectors through the page index, visible text as lines."""
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+
+import lxml.html
+from lxml import etree
+
+from crawler.extract.css import PageIndex
+from crawler.extract.text import _WS  # noqa: PLC2701 - the same whitespace norm_space collapses
+from crawler.extract.text import norm_space
+
+_SKIP = {"script", "style", "noscript", "iframe", "select", "button", "textarea", "input", "svg", "template",
+         "audio", "video", "object", "embed", "canvas", "map", "head", "title", "meta", "link"}
+_BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "tbody", "section",
+          "article", "blockquote", "dd", "dt", "dl", "center", "pre", "figure", "figcaption", "header", "footer",
+          "nav", "aside", "form", "td", "th", "hr", "main", "fieldset", "address"}
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+_WORDISH = re.compile(r"[\u3400-\u9fffA-Za-z0-9]")
+_PAGE = threading.local()  # the index of the page being extracted (crawler.extract.css), built once after parsing
+
+
+def _select(root, selector: str) -> list:
+    """Elements under `root` (itself included) matching `selector`, in document order, as lxml's CSSSelector
+    gives them: through the page's index (crawler.extract.css) when there is one."""
+    index = getattr(_PAGE, "index", None)
+    try:
+        if index is not None:
+            return index.select(root, selector)
+        return PageIndex(root).select(root, selector)
+    except Exception:
+        return []
+
+
+def _first(root, selectors: Sequence[str]):
+    for selector in selectors:
+        found = _select(root, selector)
+        for el in found:
+            if norm_space(_content(el)):
+                return el, selector
+    return None, None
+
+
+def _finish(parts: list[str]) -> list[str]:
+    search = _WORDISH.search
+    flat = _WS.sub(" ", "".join(parts))
+    return [line for line in (raw.strip() for raw in flat.split("\n")) if line and search(line)]
+
+
+def _lines(node, enough: int | None = None) -> list[str]:
+    """Visible text of `node` as lines, one per block element / <br>, whitespace normalised, empties dropped.
+
+    With `enough`, stop at the first block boundary where the lines so far join to at least that many
+    characters: those lines are exactly the first lines of the whole result (a boundary completes every line)."""
+    parts: list[str] = []
+    append = parts.append
+    skipped = None
+    size, check_at = 0, enough
+    walker = etree.iterwalk(node, events=("start", "end", "comment", "pi"))
+    for event, el in walker:
+        tag = el.tag
+        if event == "comment" or event == "pi":  # never shown; the text after it is
+            if el is not node and el.tail:
+                append(el.tail)
+                size += len(el.tail)
+            continue
+        if event == "start":
+            low = tag.lower() if isinstance(tag, str) else None
+            if low is None or low in _SKIP:  # scripts, inputs…: their text never shows, their tail does
+                walker.skip_subtree()
+                skipped = el  # its "end" event still comes: ignore it
+                if el is not node and el.tail:
+                    append(el.tail)
+                    size += len(el.tail)
+                continue
+            block = low in _BLOCK
+            text = el.text
+        else:
+            if el is skipped:
+                continue
+            block = tag.lower() in _BLOCK
+            text = el.tail if el is not node else None
+        if block:
+            if check_at is not None and size >= check_at:
+                done = _finish(parts)
+                if len(" ".join(done)) >= enough:
+                    return done
+                check_at = size * 2
+            append("\n")
+        if text:
+            append(text)
+            size += len(text)
+    return _finish(parts)
+
+
+def _text(node, enough: int | None = None) -> str:
+    return norm_space(" ".join(_lines(node, enough))) if node is not None else ""
+
+
+_PARSER = etree.HTMLParser()  # plain lxml elements: no Python class lookup per element, as lxml.html does
+_STRING = etree.XPath("string()", smart_strings=False)
+
+
+def _content(el) -> str:
+    """The text of `el` and its descendants (lxml.html's text_content(), for plain elements too)."""
+    return _STRING(el)
+
+
+def _drop(el) -> None:
+    """Remove `el` and its subtree, keeping its tail text in place (lxml.html's drop_tree())."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + el.tail
+        else:
+            previous.tail = (previous.tail or "") + el.tail
+    parent.remove(el)
+
+
+def _parse(html: str):
+    html = _XML_DECL.sub("", html, count=1).replace("\x00", "")
+    if not html.strip():
+        return None
+    try:
+        root = etree.fromstring(html, _PARSER)
+        if root is not None:
+            return root
+        return lxml.html.document_fromstring(html)
+    except (etree.ParserError, ValueError, TypeError):
+        try:
+            return lxml.html.fromstring(html)
+        except Exception:
+            return None

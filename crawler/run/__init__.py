@@ -1,0 +1,1 @@
+"""Running things: the crawl, scale-out, the schedule, replay, one-off fetch/add, re-extraction, console reports."""
