@@ -29,6 +29,7 @@ DOWNLOADER_MIDDLEWARES = {  # RetryMiddleware replaced by one that honours Retry
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.BlockedHostBackoffMiddleware": 50,
+    "crawler.middlewares.ConditionalDiscoveryMiddleware": 560,  # ETag / Last-Modified for list pages
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,  # replaced: it decoded every whole page
     "crawler.middlewares.HeadMetaRefreshMiddleware": 580,
 }
@@ -49,7 +50,10 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 300,
 }
 
-EXTENSIONS = {"crawler.extensions.Progress": 500}
+SPIDER_MIDDLEWARES = {"crawler.middlewares.KnownArticlesMiddleware": 650}  # stored articles are not fetched again
+
+# The run ledger (counts and failed URLs, written to the database) and the terminal's progress line.
+EXTENSIONS = {"crawler.extensions.RunLedger": 100, "crawler.extensions.Progress": 500}
 HIWATCH_PROGRESS = True  # a progress line on stderr when it is a terminal
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

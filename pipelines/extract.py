@@ -6,6 +6,7 @@ from scrapy.exceptions import DropItem
 from crawler.analyse.pool import run_in_pool
 from crawler.analyse.prepare import extract_and_prepare
 from crawler.extract.sniff import binary_kind
+from crawler.extensions import article_extracted, fail
 from pipelines import CrawlerPipeline
 
 
@@ -20,8 +21,8 @@ class ExtractPipeline(CrawlerPipeline):
         content_type = (first.headers or {}).get("Content-Type")
         kind = binary_kind(first.body)
         if kind:
-            spider.ledger.fail(item["url"], "error", f"not HTML: the response is binary ({kind}), no article body",
-                               first.status)
+            fail(self.crawler, item["url"], "error", f"not HTML: the response is binary ({kind}), no article body",
+                 first.status)
             raise DropItem(f"{item['url']}: binary content ({kind})")
         extracted, prepared = await run_in_pool(extract_and_prepare, first.body, item["url"], spider.source.rules,
                                                 content_type, more_pages=[(page.body, page.url) for page in more],
@@ -30,9 +31,8 @@ class ExtractPipeline(CrawlerPipeline):
         if item.get("epaper") and not extracted.original_source:  # a paper's own article: the paper is its source
             extracted.original_source = extracted.source_name
         if extracted.blocked:
-            spider.note_blocked(item["url"])
-            spider.ledger.fail(item["url"], "blocked", extracted.blocked, first.status)
+            fail(self.crawler, item["url"], "blocked", extracted.blocked, first.status)
             raise DropItem(f"{item['url']}: {extracted.blocked}")
-        spider.note_ok(item["url"])
+        self.crawler.signals.send_catch_log(article_extracted, url=item["url"])
         item["extracted"], item["prepared"] = extracted, prepared
         return item

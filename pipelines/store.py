@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from crawler.db import Database
 from crawler.db.store import StoreJob, enrich, store, store_many
+from crawler.extensions import count, fail, run_ledger
 from pipelines import CrawlerPipeline
 
 MAX_BATCH = 64  # articles per transaction at most; a batch never waits to fill up
@@ -84,14 +85,14 @@ class StorePipeline(CrawlerPipeline):
         self.after_save = enrich()  # loads config/lexicon.yaml once; a broken lexicon stops the crawl at start
 
     async def process_item(self, item):
-        spider = self.crawler.spider
-        job = StoreJob(item["url"], item["extracted"], spider.source.name, item["pages"], url_date=item["url_date"],
-                       run_id=spider.run_id, prepared=item.get("prepared"))
+        run = run_ledger(self.crawler)
+        job = StoreJob(item["url"], item["extracted"], self.crawler.spider.source.name, item["pages"],
+                       url_date=item["url_date"], run_id=run.run_id, prepared=item.get("prepared"))
         try:
-            created = await asyncio.wrap_future(_WRITER.submit(spider.database, job, self.after_save))
+            created = await asyncio.wrap_future(_WRITER.submit(run.database, job, self.after_save))
         except SQLAlchemyError as exc:
-            spider.ledger.fail(item["url"], "error", f"database error, not stored (next run retries): {exc}"[:500])
+            fail(self.crawler, item["url"], "error", f"database error, not stored (next run retries): {exc}"[:500])
             raise DropItem(f"{item['url']}: database error") from None
         if created:
-            spider.ledger.incr("stored")
+            count(self.crawler, "stored")
         return item

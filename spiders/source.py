@@ -1,32 +1,29 @@
 """The generic spider: crawls one sources.yaml record for the window — discovery pages, then article pages."""
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Iterable
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from scrapy import signals
-from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
-from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.config import (EpaperDiscovery, FeedDiscovery, JsonDiscovery, ListDiscovery, Source, load_sources)
-from crawler.db import connect
+from crawler.config import EpaperDiscovery, FeedDiscovery, JsonDiscovery, ListDiscovery, Source, load_sources
+from crawler.db.store import FetchedPage
+from crawler.extensions import count, fail, failure_reason
 from crawler.extract.decode import decode
-from crawler.db.runs import SourceLedger, finish_run, start_run
-from crawler.db.store import FetchedPage, discovery_validators, known_urls, save_discovery
 from crawler.urls import canonical, day_tokens, fill_template, links_in, matches, url_date
 from crawler.window import Window, today_shanghai
 
-BLOCKED_STATUSES = {401, 403, 405, 451}
-
 
 class SourceSpider(scrapy.Spider):
-    """Crawl one site of config/sources.yaml. Subclasses made by spiders.sites set `source` and `name`."""
+    """Crawl one site of config/sources.yaml: for each discovery entry, requests in, article links out.
+
+    Subclasses made by `spider_for` set `source` and `name`. The run's bookkeeping is elsewhere, in Scrapy's own
+    places: the ledger in crawler.extensions.RunLedger (fed by stats and the `url_failed` signal), conditional
+    list fetches, stored-article skipping and blocked-host backoff in crawler.middlewares, and the distributed
+    seeds and claims in crawler.run.distributed."""
 
     name = None  # abstract: only the per-site subclasses have a name (so `scrapy list` shows sites only)
     source: Source
@@ -35,97 +32,41 @@ class SourceSpider(scrapy.Spider):
                  until: str | None = None, refresh: bool | str = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.window = window or Window.resolve(week, since, until, crawl=True)
-        self.refresh = refresh in (True, "1", "true", "yes")
-        self.ledger = SourceLedger(self.source.name)
+        self.refresh = refresh in (True, "1", "true", "yes")  # read by crawler.middlewares: fetch stored ones too
         self.patterns = self.source.compiled_patterns()
+        self.check = False
         self._links_seen: set[str] = set()
-        self._blocked_hosts: dict[str, int] = {}
         self._links_seen_sample = False
         self._list_links: dict[str, set[str]] = {}
-        self.database = None
-        self.run_id: int | None = None
-        self._own_run = False
-        self.check = False
-        self.check_sample = None  # set by pipelines.check in check mode
-        self.redis = None  # distributed mode: the shared Redis, seeds and article claims
-        self.lease_ack = None  # distributed mode: acknowledges a leased request (crawler.run.distributed)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        settings = crawler.settings
-        spider.database = connect(settings.get("HIWATCH_DATABASE_URL"))
-        spider.run_id = settings.getint("HIWATCH_RUN_ID") or None
-        spider.backoff_after = settings.getint("HIWATCH_BLOCKED_BACKOFF", 3)
-        spider.check = settings.getbool("HIWATCH_CHECK")  # `hiwatch sources check`: one sample article, no paging
-        if settings.getbool("HIWATCH_DISTRIBUTED"):  # a worker of a run shared through Redis
-            from crawler.run.distributed import Keys, connect_redis
-
-            spider.redis = connect_redis(settings.get("HIWATCH_REDIS_URL"))
-            spider.redis_keys = Keys(settings.get("HIWATCH_REDIS_PREFIX"))
-        crawler.signals.connect(spider._start_flushing, signal=signals.spider_opened)
-        if spider.run_id is None:  # plain `scrapy crawl <site>`: record a run of our own
-            spider.run_id = start_run(spider.database, spider.window, [spider.source.name], {"via": "scrapy crawl"})
-            spider._own_run = True
+        spider.check = crawler.settings.getbool("HIWATCH_CHECK")  # `hiwatch sources check`: one sample, no paging
         return spider
 
-    def _start_flushing(self, spider) -> None:
-        """Write the counts and failures every 30 s (5 s for a distributed worker), so a killed process still
-        shows most of what it did."""
-        self._flusher = task.LoopingCall(self._flush)
-        self._flusher.start(5.0 if self.redis is not None else 30.0, now=False)
-
-    def _flush(self) -> None:
-        try:
-            self.ledger.save(self.database, self.run_id)
-        except Exception as exc:  # the database may be away for a moment: the next flush or the close retries
-            self.logger.warning("%s: could not save the run counts yet: %s", self.source.name, exc)
-
-    def closed(self, reason: str) -> None:
-        flusher = getattr(self, "_flusher", None)
-        if flusher is not None and flusher.running:
-            flusher.stop()
-        self.ledger.save(self.database, self.run_id)
-        if self._own_run:
-            status = "interrupted" if reason == "shutdown" else ("ok" if not self.ledger.failures else "partial")
-            finish_run(self.database, self.run_id, status, f"scrapy close reason: {reason}")
-        self.logger.info("%s: %s", self.source.name, dict(self.ledger.counts))
+    def count(self, counter: str, n: int = 1) -> None:
+        count(self.crawler, counter, n)
 
     # ---- requests -------------------------------------------------------------------------------------------
     def _request(self, url: str, callback, conditional: bool = False, dont_filter: bool = False,
                  **meta) -> scrapy.Request:
         """A request with our errback; `conditional` discovery pages carry the validators of their last fetch."""
-        request_meta = {"hiwatch_kind": "discovery", **meta}
+        request_meta = {"hiwatch_kind": "discovery", "hiwatch_conditional": conditional, **meta}
         headers = dict(self.source.headers)
         if self.source.js:
             request_meta["playwright"] = True
-        if conditional and not self.refresh:
-            known = discovery_validators(self.database, canonical(url))
-            if known is not None:
-                if known.etag:
-                    headers["If-None-Match"] = known.etag
-                if known.last_modified:
-                    headers["If-Modified-Since"] = known.last_modified
-                request_meta["handle_httpstatus_list"] = [*request_meta.get("handle_httpstatus_list", []), 304]
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=request_meta, headers=headers or None,
                               dont_filter=dont_filter)
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        """The site's discovery requests; a distributed worker drains the seeds its coordinator pushed instead,
-        so each discovery entry is started by exactly one worker and its requests go to the shared queue."""
-        if self.redis is None:
-            for entry in self.source.discovery:
-                for request in self._discovery_requests(entry):
-                    yield request
-            return
-        seeds = self.redis_keys.seeds(self.name)
-        lease = self.redis_keys.seed_lease(self.name, self.crawler.settings.get("HIWATCH_WORKER_ID"))
-        while (raw := self.redis.lmove(seeds, lease, "LEFT", "RIGHT")) is not None:
-            for request in self._discovery_requests(self.source.discovery[json.loads(raw)["entry"]]):
+        """The site's discovery requests (a distributed worker's middleware takes its share from Redis instead)."""
+        for entry in self.source.discovery:
+            for request in self.discovery_requests(entry):
                 yield request
-            self.redis.lrem(lease, 1, raw)  # its requests are on the shared queue now
 
-    def _discovery_requests(self, entry) -> Iterable[scrapy.Request]:
+    def discovery_requests(self, entry) -> Iterable[scrapy.Request]:
+        """The first requests of one discovery entry of the site's record."""
         if isinstance(entry, ListDiscovery):
             for url in entry.urls:
                 yield self._request(url, self.parse_listing, True, entry=entry, page=1, first_url=url)
@@ -145,17 +86,10 @@ class SourceSpider(scrapy.Spider):
         return decode(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))[0]
 
     def _discovery_links(self, response: Response) -> list[str]:
-        """The links of a discovery page; on 304 Not Modified, the links it held when last fetched."""
-        if response.status == 304:
-            known = discovery_validators(self.database, canonical(response.url))
-            return list(known.links) if known else []
-        links = links_in(self._text(response), response.url)
-        etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
-        if etag or modified:
-            save_discovery(self.database, canonical(response.url), self.source.name,
-                           etag.decode("latin-1") if etag else None, modified.decode("latin-1") if modified else None,
-                           links)
-        return links
+        """The links of a discovery page; on 304 Not Modified, the links it held when last fetched (both found by
+        crawler.middlewares.ConditionalDiscoveryMiddleware, which remembers them)."""
+        links = response.meta.get("hiwatch_links")
+        return links if links is not None else links_in(self._text(response), response.url)
 
     def parse_listing(self, response: Response):
         """A list page or JSON list: follow its article links; page on while it still holds fresh links."""
@@ -163,7 +97,7 @@ class SourceSpider(scrapy.Spider):
         if response.status == 404:  # only follow-on pages accept 404: the list ended before max_pages
             self.logger.debug("%s: %s does not exist; the list ends at page %d", self.source.name, response.url, page - 1)
             return
-        self.ledger.incr("discovery_pages")
+        self.count("discovery_pages")
         fresh, requests = self._follow_articles(self._discovery_links(response), response.url,
                                                 list_key=response.meta["first_url"])
         yield from requests
@@ -179,14 +113,14 @@ class SourceSpider(scrapy.Spider):
     def parse_locator(self, response: Response):
         """A channel page that names its JSON list (news.cn `ds_<uuid>.json`): find it afresh each run."""
         entry = response.meta["entry"]
-        self.ledger.incr("discovery_pages")
+        self.count("discovery_pages")
         text = self._text(response)
         found = list(dict.fromkeys(
             urljoin(response.url, entry.url_template.format(m.group(0), *m.groups()) if entry.url_template
                     else m.group(0))
             for m in re.finditer(entry.url_pattern, text)))
         if not found:
-            self.ledger.fail(response.url, "error", f"no JSON list matching {entry.url_pattern!r} on the page")
+            fail(self.crawler, response.url, "error", f"no JSON list matching {entry.url_pattern!r} on the page")
         for url in found:
             yield self._request(url, self.parse_listing, True, entry=entry, page=1, first_url=url)
         _, requests = self._follow_articles(links_in(text, response.url), response.url)
@@ -194,7 +128,7 @@ class SourceSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response):
         """RSS/Atom feeds and sitemaps; a sitemap index is followed one level down."""
-        self.ledger.incr("discovery_pages")
+        self.count("discovery_pages")
         text = self._text(response)
         if "<sitemapindex" in text[:2000] and response.meta["depth"] == 0:
             for url in re.findall(r"<loc>\s*([^<\s]+)\s*</loc>", text):
@@ -222,7 +156,7 @@ class SourceSpider(scrapy.Spider):
     def parse_period(self, response: Response):
         """period.js (or any page) listing the dates that have an issue."""
         entry = response.meta["entry"]
-        self.ledger.incr("discovery_pages")
+        self.count("discovery_pages")
         available = set(re.findall(entry.date_pattern, self._text(response)))
         for day in response.meta["days"]:
             if f"{day:%Y%m%d}" in available:
@@ -239,7 +173,7 @@ class SourceSpider(scrapy.Spider):
             elif not response.meta.get("is_page"):
                 self.logger.info("%s: no issue found for %s under any template", self.source.name, day)
             return
-        self.ledger.incr("discovery_pages")
+        self.count("discovery_pages")
         links = self._discovery_links(response)
         if entry.page_pattern:
             tokens = day_tokens(day)
@@ -268,9 +202,9 @@ class SourceSpider(scrapy.Spider):
             if url in self._links_seen:
                 continue
             self._links_seen.add(url)
-            self.ledger.incr("links_found")
+            self.count("links_found")
             if day is not None and not self.window.contains_day(day):
-                self.ledger.incr("skipped_window")
+                self.count("skipped_window")
                 continue
             candidates.append((url, day))
         if self.check:  # the canary: the newest link only, stored or not, and only one per run
@@ -278,20 +212,12 @@ class SourceSpider(scrapy.Spider):
             if candidates and self._links_seen_sample:
                 candidates = []
             self._links_seen_sample = self._links_seen_sample or bool(candidates)
-        elif candidates and not self.refresh:
-            stored = known_urls(self.database, [url for url, _ in candidates])
-            if stored:
-                self.ledger.incr("skipped_seen", len(stored))
-                candidates = [(url, day) for url, day in candidates if url not in stored]
         requests = []
         for url, day in candidates:
             # dont_filter: links are de-duplicated above; a redirect loop must run into REDIRECT_MAX_TIMES
             # (and be recorded) instead of vanishing in the dupefilter
-            request = self._request(url, self.parse_article, dont_filter=True, hiwatch_kind="article",
-                                    article_url=url, url_date=day, found_on=found_on, pages=[], epaper=epaper)
-            if self.redis is not None:  # another worker may have found the same link: the distributed scheduler
-                request.meta["hiwatch_claim"] = url  # claims it as it queues the request, in one Redis script
-            requests.append(request)
+            requests.append(self._request(url, self.parse_article, dont_filter=True, hiwatch_kind="article",
+                                          article_url=url, url_date=day, found_on=found_on, pages=[], epaper=epaper))
         return fresh, requests
 
     # ---- articles -------------------------------------------------------------------------------------------
@@ -307,7 +233,7 @@ class SourceSpider(scrapy.Spider):
                 yield self._request(next_url, self.parse_article, **{**response.meta, "pages": pages,
                                                                       "hiwatch_kind": "article"})
                 return
-        self.ledger.incr("fetched")
+        self.count("fetched")
         yield {"url": response.meta["article_url"], "site": self.source.name, "url_date": response.meta["url_date"],
                "pages": pages, "epaper": response.meta.get("epaper", False)}
 
@@ -334,65 +260,11 @@ class SourceSpider(scrapy.Spider):
         return None
 
     # ---- failures -------------------------------------------------------------------------------------------
-    def backing_off(self, url: str) -> bool:
-        """True once the URL's host blocked us `backoff_after` times in a row (crawler.middlewares)."""
-        return self._blocked_hosts.get(urlsplit(url).hostname or "", 0) >= self.backoff_after
-
-    def note_ok(self, url: str) -> None:
-        """A good article from the host: blocks are counted in a row, so a few empty pages never stop a site."""
-        self._blocked_hosts.pop(urlsplit(url).hostname or "", None)
-
-    def note_blocked(self, url: str) -> None:
-        host = urlsplit(url).hostname or ""
-        self._blocked_hosts[host] = self._blocked_hosts.get(host, 0) + 1
-        if self._blocked_hosts[host] == self.backoff_after:
-            self.logger.warning("%s: %s blocked us %d times in a row; backing off for the rest of this run",
-                                self.source.name, host, self.backoff_after)
-
     def on_error(self, failure: Failure) -> None:
+        """A request that gave no response: reported to the run ledger (crawler.extensions) with its reason."""
         request = failure.request
-        if self.lease_ack is not None:
-            self.lease_ack(request.meta.get("hiwatch_lease"))
-        url = request.meta.get("article_url") or request.url
-        if failure.check(HttpError):
-            status = failure.value.response.status
-            wait = request.meta.get("hiwatch_retry_after")
-            if status in BLOCKED_STATUSES:
-                self.note_blocked(request.url)
-                self.ledger.fail(url, "blocked", f"HTTP {status}: blocked by the site", status)
-            elif wait:
-                self.ledger.fail(url, "error", f"HTTP {status}: the server asked to retry after {wait:.0f} s; "
-                                               "left for the next run", status)
-            else:
-                self.ledger.fail(url, "error", f"HTTP {status}", status)
-        elif failure.check(IgnoreRequest):
-            reason = str(failure.value) or "ignored"
-            if "robots" in reason.lower():
-                self.ledger.fail(url, "robots", "disallowed by robots.txt: not requested")
-            elif reason.startswith("backing off"):
-                self.ledger.fail(url, "blocked", f"not requested: {reason}")
-            else:
-                self.ledger.fail(url, "error", f"ignored: {reason}")
-        else:
-            self.ledger.fail(url, "error", describe_failure(failure, self.crawler.settings)[:500])
-        self.logger.warning("%s: failed %s: %s", self.source.name, url, self.ledger.failures[-1].reason)
-
-
-def describe_failure(failure: Failure, settings) -> str:
-    """A reason an operator can act on, for network-level failures whose message is often empty."""
-    name, message = failure.type.__name__, failure.getErrorMessage().strip()
-    explained = {
-        "DownloadCancelledError": "download cancelled: the response exceeds DOWNLOAD_MAXSIZE "
-                                  f"({settings.getint('DOWNLOAD_MAXSIZE') // (1024 * 1024)} MB); not an article page",
-        "TimeoutError": f"timed out after {settings.getint('DOWNLOAD_TIMEOUT')} s",
-        "ResponseNeverReceived": "the connection closed before a response came (reset or refused mid-request)",
-        "ConnectionRefusedError": "connection refused",
-        "DNSLookupError": "DNS lookup failed", "CannotResolveHostError": "DNS lookup failed",
-        "ResponseFailed": "the response broke off (truncated body or reset connection)",
-    }.get(name)
-    if explained:
-        return f"{explained} [{name}{': ' + message if message else ''}]"
-    return f"{name}: {message}" if message else name
+        kind, reason, status = failure_reason(failure, self.crawler.settings)
+        fail(self.crawler, request.meta.get("article_url") or request.url, kind, reason, status, request=request)
 
 
 def spider_for(source: Source) -> type[SourceSpider]:

@@ -157,14 +157,15 @@ def test_an_article_link_is_claimed_only_as_it_is_queued(redis_url):
     scheduler.queue = LeasedQueue(server, spider, keys.queue("claims"), inflight_key=keys.inflight("claims", "w1"))
     url = "http://health.people.com.cn/n1/2025/0901/c14739-41000001.html"
     try:
-        found = Request(url, callback=spider.parse, dont_filter=True, meta={"hiwatch_claim": url})
+        article = {"hiwatch_kind": "article", "article_url": url, "pages": []}
+        found = Request(url, callback=spider.parse, dont_filter=True, meta=dict(article))
         assert not server.sismember(keys.article_claims("claims"), url)  # found, not yet queued: nobody's
         assert scheduler.enqueue_request(found)
         assert server.sismember(keys.article_claims("claims"), url) and len(scheduler.queue) == 1
-        found_again = Request(url, callback=spider.parse, dont_filter=True, meta={"hiwatch_claim": url})
+        found_again = Request(url, callback=spider.parse, dont_filter=True, meta=dict(article))
         assert not scheduler.enqueue_request(found_again) and len(scheduler.queue) == 1
         leased = scheduler.queue.pop()
-        assert leased.url == url and "hiwatch_claim" not in leased.meta
+        assert leased.url == url and leased.meta["hiwatch_claimed"]
         assert scheduler.enqueue_request(leased.replace(dont_filter=True))  # a retry goes back on the queue
         assert len(scheduler.queue) == 1
     finally:

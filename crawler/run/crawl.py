@@ -12,6 +12,7 @@ from scrapy.settings import Settings
 from crawler.config import SourcesFile
 from crawler.db import Database
 from crawler.db.lock import DatabaseLock, close_stale_runs
+from crawler.extensions import run_ledger
 from crawler.logs import attach_file_log
 from crawler.run.replay import ReplayServer
 from crawler.db.runs import finish_run, run_status, start_run
@@ -116,9 +117,10 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
         spider = crawler.spider
         if spider is None:
             continue
-        per_source[spider.source.name] = Counter(spider.ledger.counts)
-        failures[spider.source.name] = list(spider.ledger.failures)
-        samples[spider.source.name] = spider.check_sample
+        run = run_ledger(crawler)
+        per_source[spider.source.name] = Counter(run.counts)
+        failures[spider.source.name] = list(run.ledger.failures)
+        samples[spider.source.name] = run.sample
         if crawler.stats.get_value("finish_reason") == "shutdown":
             interrupted = True
     silent = [s.name for s in selected if s.expect_articles and per_source.get(s.name, Counter())["links_found"] == 0]

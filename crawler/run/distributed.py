@@ -2,9 +2,9 @@
 
 - The coordinator (`hiwatch crawl --distributed`) records the run, publishes it in Redis and pushes one seed
   per discovery entry of every site; it waits until the shared queues are drained, then closes the run.
-- A worker (`hiwatch worker`) runs every site's spider with scrapy-redis's scheduler: each spider's
-  `async def start()` drains its site's seeds into discovery requests, and all requests go through the shared
-  Redis queue and duplicate filter.
+- A worker (`hiwatch worker`) runs every site's spider with scrapy-redis's scheduler: `SeedsMiddleware`
+  replaces each spider's start requests with the discovery entries it drains from its site's seeds, and all
+  requests go through the shared Redis queue and duplicate filter. The spider itself knows nothing of Redis.
 - scrapy-redis 0.9.1 loses what a killed worker had taken off the queue. Here a pop moves the request into
   the worker's in-flight hash in the same Redis script; it is acknowledged when its item has been stored (or
   dropped, or its callback finished without an item); another worker re-queues the in-flight requests of a
@@ -37,6 +37,7 @@ from twisted.internet import task
 
 from crawler.db import Database
 from crawler.db.models import RunSource
+from crawler.extensions import url_failed
 from crawler.window import Window
 
 log = logging.getLogger("hiwatch.distributed")
@@ -216,6 +217,7 @@ class DistributedScheduler(Scheduler):
         self._heartbeat.start(self.ttl / 3, now=False)
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             self.crawler.signals.connect(self._item_done, signal=signal)
+        self.crawler.signals.connect(self._request_failed, signal=url_failed)
         self.crawler.signals.connect(self._idle, signal=signals.spider_idle)
 
     def close(self, reason):
@@ -238,10 +240,11 @@ class DistributedScheduler(Scheduler):
     def _enqueue(self, request: Request) -> bool:
         if not request.dont_filter and self.df.request_seen(request):
             return False
-        # an article link: one worker fetches it, whoever found it. The claim leaves the meta here, so a retry,
-        # a redirect or the next page of the article is queued without it
-        claim = request.meta.pop("hiwatch_claim", None)
+        # an article link: one worker fetches it, whoever found it. The claim is marked in the meta, so a retry,
+        # a redirect or the next page of the article (which copy the meta) is queued without claiming again
+        claim = self._claim_of(request)
         if claim:
+            request.meta["hiwatch_claimed"] = True
             if not self.queue.push_claimed(request, self.keys.article_claims(self.spider.name), claim):
                 self.stats.inc_value("scheduler/claimed_elsewhere/redis")
                 return False
@@ -249,6 +252,14 @@ class DistributedScheduler(Scheduler):
             self.queue.push(request)
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
+
+    @staticmethod
+    def _claim_of(request: Request) -> str | None:
+        """The article URL to claim for a first request of an article link, else None."""
+        meta = request.meta
+        if meta.get("hiwatch_kind") != "article" or meta.get("hiwatch_claimed") or meta.get("pages"):
+            return None
+        return meta.get("article_url")
 
     def next_request(self):
         request = self.queue.pop()
@@ -265,6 +276,11 @@ class DistributedScheduler(Scheduler):
     def _item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
         if response is not None:
             self.queue.ack(response.request.meta.get("hiwatch_lease") if response.request else None)
+
+    def _request_failed(self, request=None, **_) -> None:
+        """An errback's failure (its output never reaches the spider middlewares): the request is done."""
+        if request is not None:
+            self.queue.ack(request.meta.get("hiwatch_lease"))
 
     def rescue_dead_workers(self, every: float = 3.0) -> int:
         """Put back on the queue what workers without a heartbeat had taken; returns how many requests."""
@@ -313,6 +329,33 @@ class DistributedScheduler(Scheduler):
             raise DontCloseSpider
         if time.monotonic() - quiet_since < self.crawler.settings.getfloat("HIWATCH_WORKER_QUIET", 3.0):
             raise DontCloseSpider
+
+
+class SeedsMiddleware:
+    """Spider middleware of a worker: instead of the spider's own start requests, the discovery entries this worker
+    takes from its site's seeds in Redis (each entry is started by exactly one worker); a seed stays leased to the
+    worker until its requests are on the shared queue, and a dead worker's seeds are put back (rescue)."""
+
+    def __init__(self, crawler):
+        settings = crawler.settings
+        self.crawler = crawler
+        self.server = connect_redis(settings.get("HIWATCH_REDIS_URL"))
+        self.keys = Keys(settings.get("HIWATCH_REDIS_PREFIX"))
+        self.worker = settings.get("HIWATCH_WORKER_ID")
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        if not crawler.settings.getbool("HIWATCH_DISTRIBUTED"):
+            raise NotConfigured
+        return cls(crawler)
+
+    async def process_start(self, start):
+        spider = self.crawler.spider
+        seeds, lease = self.keys.seeds(spider.name), self.keys.seed_lease(spider.name, self.worker)
+        while (raw := self.server.lmove(seeds, lease, "LEFT", "RIGHT")) is not None:
+            for request in spider.discovery_requests(spider.source.discovery[json.loads(raw)["entry"]]):
+                yield request
+            self.server.lrem(lease, 1, raw)  # its requests are on the shared queue now
 
 
 def _later(delay: float, call) -> None:
@@ -421,7 +464,9 @@ class SharedPolitenessMiddleware:
 
 
 def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
-    """Scrapy settings that turn a crawl process into a worker of the run."""
+    """Scrapy settings that turn a crawl process into a worker of the run (hiwatch's middlewares, and these)."""
+    from crawler import settings as base
+
     return {
         "SCHEDULER": "crawler.run.distributed.DistributedScheduler",
         "HIWATCH_REDIS_URL": redis_url,
@@ -430,11 +475,10 @@ def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
         "HIWATCH_WORKER_ID": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         "HIWATCH_DISTRIBUTED": True,
         # 10: nearest the engine (below Scrapy's own), so every request it passes on goes straight to the scheduler
-        "SPIDER_MIDDLEWARES": {"crawler.run.distributed.LeaseAckMiddleware": 10},
-        "DOWNLOADER_MIDDLEWARES": {"scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-                                   "crawler.middlewares.RetryAfterMiddleware": 550,
-                                   "crawler.middlewares.BlockedHostBackoffMiddleware": 50,
-                                   "crawler.run.distributed.SharedPolitenessMiddleware": 560},
+        "SPIDER_MIDDLEWARES": {**base.SPIDER_MIDDLEWARES, "crawler.run.distributed.LeaseAckMiddleware": 10,
+                               "crawler.run.distributed.SeedsMiddleware": 20},
+        "DOWNLOADER_MIDDLEWARES": {**base.DOWNLOADER_MIDDLEWARES,
+                                   "crawler.run.distributed.SharedPolitenessMiddleware": 555},
     }
 
 

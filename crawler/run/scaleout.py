@@ -8,6 +8,7 @@ from scrapy.crawler import CrawlerProcess
 from sqlalchemy import select
 
 from crawler.config import SourcesFile, load_sources
+from crawler.extensions import run_ledger
 from crawler.run.crawl import CrawlResult, scrapy_settings
 from crawler.db import Database, connect
 from crawler.db.models import FetchFailure
@@ -116,4 +117,4 @@ def run_worker(info: RunInfo, redis_url: str, namespace: str, database_url: str 
     from crawler.analyse.pool import shutdown
 
     shutdown()
-    return {c.spider.name: dict(c.spider.ledger.counts) for c in crawlers if c.spider is not None}
+    return {c.spider.name: dict(run_ledger(c).counts) for c in crawlers if c.spider is not None}
