@@ -177,8 +177,10 @@ def test_selection_clusters_preferred_source_picks_and_excludes(db, db_url, tmp_
         with pytest.raises(DigestBuildError, match="no article with that id"):
             build_issue(session, FRIDAY, settings, picks=[9999])
 
-    markdown = render_markdown(_issue(also=[{"source_name": "重庆日报", "url": "http://cqrb.example/1"}]), settings)
-    assert "同题报道：重庆日报 <http://cqrb.example/1>" in markdown
+    also = _issue(also=[{"source_name": "重庆日报", "url": "http://cqrb.example/1"}])
+    assert "同题报道" not in render_markdown(also, settings)  # the published issues never print it
+    review = settings.model_copy(update={"print_also_reported": True})
+    assert "同题报道：重庆日报 <http://cqrb.example/1>" in render_markdown(also, review)
 
 
 def test_rebuild_prints_stored_items_even_after_the_article_changes(db, tmp_path):
