@@ -154,7 +154,7 @@ def test_selection_clusters_preferred_source_picks_and_excludes(db, db_url, tmp_
     assert top["also_reported_by"] == [{"id": first_id, "source_name": "重庆日报", "url": "http://cqrb.example/1"}]
     assert "医检互认" in top["terms"] and top["relevant"]
     assert not next(r for r in rows if r["id"] == sport_id)["relevant"]
-    table = runner.invoke(digest, ["candidates", "--week", "2025-09-05", "--db", db_url], env={"COLUMNS": "250"})
+    table = runner.invoke(digest, ["candidates", "--week", "2025-09-05", "--db", db_url, "--wide"])
     assert table.exit_code == 0, table.output
     assert "智慧医院建设提速" in table.output and "足球联赛开幕" not in table.output
     assert "1 more below the threshold" in table.output and f"重庆日报 #{first_id}" in table.output
