@@ -17,6 +17,7 @@ from crawler.digest.build import build_issue, write_outputs
 from crawler.digest.cli import digest
 from crawler.digest.console import fit
 from crawler.digest.layout import Issue, IssueItem
+from crawler.digest.render import render_html
 from crawler.digest.settings import DigestSettings, load_digest_settings
 from crawler.window import SHANGHAI
 
@@ -59,6 +60,12 @@ def test_every_link_is_a_hyperlink_and_the_contents_link_to_their_articles(tmp_p
     bookmarks = re.findall(r'<w:bookmarkStart w:id="\d+" w:name="([^"]+)"/>(.*?)<w:bookmarkEnd', document)
     assert [(name, re.sub(r"<[^>]+>", "", inner)) for name, inner in bookmarks] == [
         ("item1", "1. 医检互认数字化改革惠及百姓"), ("item2", "2. 全球首个出生缺陷防治大模型在银川发布")]
+
+
+def test_html_contents_link_to_their_articles():
+    page = render_html(_issue(), DigestSettings())
+    assert '<p class="toc-title"><a href="#item2">2. 全球首个出生缺陷防治大模型在银川发布</a></p>' in page
+    assert '<h3 id="item2">2. 全球首个出生缺陷防治大模型在银川发布</h3>' in page
 
 
 def test_east_asian_text_is_zh_cn_in_song_and_hei(tmp_path):

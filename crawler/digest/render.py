@@ -102,7 +102,10 @@ def render_html(issue: Issue, settings: DigestSettings) -> str:
         elif kind == "section":
             parts.append(f"<h2>{text}</h2>")
         elif kind == "item_heading":
-            parts.append(f"<h3>{text}</h3>")
+            anchor = f' id="{esc(block.anchor, quote=True)}"' if block.anchor else ""
+            parts.append(f"<h3{anchor}>{text}</h3>")
+        elif kind == "toc_title" and block.anchor:  # the 信息目录 entry links to its article
+            parts.append(f'<p class="toc-title"><a href="#{esc(block.anchor, quote=True)}">{text}</a></p>')
         elif kind == "link":
             if is_web(block.url):
                 href = esc(safe_url(block.url), quote=True)
