@@ -12,10 +12,11 @@ from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
-from docx.oxml import OxmlElement
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
+from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
+from lxml import etree
 
 from crawler.digest.layout import Issue, layout
 from crawler.digest.render import is_web, safe_url
@@ -32,7 +33,7 @@ FONT_TABLE = {
     SONGTI: {"altName": "SimSun", "panose1": "02010600030101010101", "family": "auto", "pitch": "variable"},
     HEITI: {"altName": "SimHei", "panose1": "02010609060101010101", "family": "modern", "pitch": "fixed"},
 }
-GB2312_CHARSET = "86"
+GB2312_CHARSET, SHIFT_JIS_CHARSET = "86", "80"
 LANGUAGE, EAST_ASIAN_LANGUAGE = "en-US", "zh-CN"
 LINK_COLOUR = RGBColor(0x1F, 0x3A, 0x93)
 LINK_STYLE, TOC_LINK_STYLE = "Hyperlink", "Index Link"
@@ -59,7 +60,8 @@ def _fonts(target, east_asia: str, latin: str = LATIN) -> None:
 
 def _defaults(document) -> None:
     """Document defaults: 宋体 / Times New Roman, and the languages: en-US for Latin text, zh-CN for East Asian text
-    (python-docx's template declares en-US for both, which makes Word and LibreOffice pick Japanese glyphs)."""
+    (python-docx's template declares en-US for both; the East Asian language picks which forms a CJK font draws,
+    and the fallback font where the named one is missing)."""
     rpr = document.styles.element.find(qn("w:docDefaults")).find(qn("w:rPrDefault")).find(qn("w:rPr"))
     for old in rpr.findall(qn("w:rFonts")) + rpr.findall(qn("w:lang")):
         rpr.remove(old)
@@ -77,12 +79,11 @@ def _defaults(document) -> None:
 def _font_table(document) -> None:
     """Declare 宋体 and 黑体 with their Latin names and the GB2312 charset; drop the template's Japanese faces."""
     part = next(rel.target_part for rel in document.part.rels.values() if rel.reltype == RT.FONT_TABLE)
-    from docx.oxml import parse_xml
-
     fonts = parse_xml(part.blob)
     for font in fonts.findall(qn("w:font")):
-        if font.get(qn("w:name")) in FONT_TABLE or font.find(qn("w:charset")) is not None and \
-                font.find(qn("w:charset")).get(qn("w:val")) == "80":  # 80: Shift-JIS (ＭＳ 明朝, ＭＳ ゴシック)
+        charset = font.find(qn("w:charset"))
+        shift_jis = charset is not None and charset.get(qn("w:val")) == SHIFT_JIS_CHARSET  # ＭＳ 明朝, ＭＳ ゴシック
+        if shift_jis or font.get(qn("w:name")) in FONT_TABLE:
             fonts.remove(font)
     for name, spec in FONT_TABLE.items():
         font = OxmlElement("w:font")
@@ -93,8 +94,7 @@ def _font_table(document) -> None:
             child.set(qn("w:val"), value)
             font.append(child)
         fonts.append(font)
-    from lxml import etree
-
+    # python-docx keeps the font table as a plain Part (its bytes, no XML API): write the edited XML back
     part._blob = etree.tostring(fonts, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
