@@ -128,21 +128,23 @@ def candidates_command(week, db_url, as_json, wide, show_all, explain_ids, lexic
                     click.echo(json.dumps(candidate.to_json(), ensure_ascii=False))
                 return
             chosen = {c.id for c in default_choice(found, settings)}
-            _print_table(window, shown, len(found), lexicon.threshold, chosen, wide)
+            threshold = f"threshold {lexicon.threshold:g}" + (
+                f", {settings.min_score:g} for the issue" if settings.min_score is not None else "")
+            _print_table(window, shown, len(found), threshold, chosen, wide)
     except DBAPIError as exc:
         _fail(f"database error on {database.url}: {exc.orig}", EXIT_DATABASE)
     finally:
         database.dispose()
 
 
-def _print_table(window: Window, shown, total: int, threshold: float, chosen: set[int], wide: bool) -> None:
+def _print_table(window: Window, shown, total: int, threshold: str, chosen: set[int], wide: bool) -> None:
     import shutil
 
     from rich.cells import cell_len
 
     from crawler.digest.console import LEGEND, table_lines, wide_lines
 
-    click.echo(f"candidates {window} (threshold {threshold:g})")
+    click.echo(f"candidates {window} ({threshold})")
     click.echo(f"{len(shown)} of {total} stories listed, {len(chosen)} in the default issue")
     width = shutil.get_terminal_size((80, 24)).columns
     for line in wide_lines(shown, chosen) if wide else table_lines(shown, chosen, width):
@@ -172,9 +174,9 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
     """Build the issue of the week ending FRIDAY, store it, and write it as DOCX / Markdown / HTML (all), or PDF.
 
     By default the issue prints the stories at or above the threshold (best first, at most max_items of
-    config/digest.yaml, 3) in date order; `hiwatch digest candidates --all` lists every story.
-    --format pdf converts the DOCX with LibreOffice (exit code 5 when it is not installed). An issue already stored for that Friday is printed again unchanged
-    unless --pick, --exclude or --only is given.
+    config/digest.yaml, 3) in date order; `hiwatch digest candidates --all` lists every story. An issue already
+    stored for that Friday is printed again unchanged unless --pick, --exclude or --only is given.
+    --format pdf converts the DOCX with LibreOffice (exit code 5, nothing stored, when it is not installed).
     """
     from sqlalchemy.exc import DBAPIError
 
