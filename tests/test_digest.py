@@ -154,7 +154,7 @@ def test_selection_clusters_preferred_source_picks_and_excludes(db, db_url, tmp_
     assert top["also_reported_by"] == [{"id": first_id, "source_name": "重庆日报", "url": "http://cqrb.example/1"}]
     assert "医检互认" in top["terms"] and top["relevant"]
     assert not next(r for r in rows if r["id"] == sport_id)["relevant"]
-    table = runner.invoke(digest, ["candidates", "--week", "2025-09-05", "--db", db_url], env={"COLUMNS": "250"})
+    table = runner.invoke(digest, ["candidates", "--week", "2025-09-05", "--db", db_url, "--wide"])
     assert table.exit_code == 0, table.output
     assert "智慧医院建设提速" in table.output and "足球联赛开幕" not in table.output
     assert "1 more below the threshold" in table.output and f"重庆日报 #{first_id}" in table.output
@@ -177,8 +177,10 @@ def test_selection_clusters_preferred_source_picks_and_excludes(db, db_url, tmp_
         with pytest.raises(DigestBuildError, match="no article with that id"):
             build_issue(session, FRIDAY, settings, picks=[9999])
 
-    markdown = render_markdown(_issue(also=[{"source_name": "重庆日报", "url": "http://cqrb.example/1"}]), settings)
-    assert "同题报道：重庆日报 <http://cqrb.example/1>" in markdown
+    also = _issue(also=[{"source_name": "重庆日报", "url": "http://cqrb.example/1"}])
+    assert "同题报道" not in render_markdown(also, settings)  # the published issues never print it
+    review = settings.model_copy(update={"print_also_reported": True})
+    assert "同题报道：重庆日报 <http://cqrb.example/1>" in render_markdown(also, review)
 
 
 def test_rebuild_prints_stored_items_even_after_the_article_changes(db, tmp_path):

@@ -33,8 +33,9 @@ KNOWN = {
     # the analyst left out the date line of article 2; we always print "date 来源: name".
     "004": {"seed_only": [], "ours_only": ["2024-05-20 来源：温州新闻网"]},
 }
-# issue 576 printed the number with 期; later issues without (config/digest.yaml number_line).
-CONFIG = {"004": "number_line: （第{digits}期）\n"}
+# issue 576 printed the number with 期; later issues without (config/digest.yaml number_line). Issue 674 printed
+# 北京晚报's 引题 above the title under 主要内容; the other three print none, so the kicker is off by default.
+CONFIG = {"004": "number_line: （第{digits}期）\n", "002": "print_kicker: true\n"}
 
 
 def _main():
@@ -179,6 +180,15 @@ def test_the_newspaper_copy_of_a_story_is_listed_not_printed_twice(seeds: Path, 
     assert result.exit_code == 0, result.output
     markdown = next((tmp_path / "out").glob("*.md")).read_text(encoding="utf-8")
     ours = markdown_paragraphs(markdown)
+    assert not compare(ours, seed_paragraphs(text), {})  # the published form: no 同题报道 line
+    assert not any(p.startswith("同题报道") for p in ours)
+
+    config = tmp_path / "review.yaml"  # a review copy names the other copies
+    config.write_text("print_also_reported: true\n", encoding="utf-8")
+    result = runner.invoke(_main(), ["digest", "build", "--week", "2025-09-05", "--format", "md", "--config",
+                                     str(config), "-o", str(tmp_path / "review"), "--db", db_url])
+    assert result.exit_code == 0, result.output
+    ours = markdown_paragraphs(next((tmp_path / "review").glob("*.md")).read_text(encoding="utf-8"))
     also = "同题报道：重庆日报 https://app.cqrb.cn/epaper/2025-08-31/content_1.html"
     assert also in ours  # the 人民网 copy is printed (a preferred source), the newspaper's is named
     assert not compare(ours, seed_paragraphs(text), {"ours_only": [also]})

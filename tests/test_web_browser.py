@@ -181,7 +181,8 @@ def test_another_copy_replaces_the_first_and_removing_unpicks(site, page, shots)
     preview = opened.value
     preview.wait_for_load_state()
     assert preview.locator("h3").all_inner_texts() == ["1. 北京：医检互认让电子病历跨院调阅"]
-    assert "同题报道：人民网" in preview.locator("body").inner_text()
+    body = preview.locator("body").inner_text()  # the issue as sent: the picked copy, no 同题报道 line
+    assert "来源：新华网" in body and "同题报道" not in body  # (config/digest.yaml print_also_reported: false)
     preview.screenshot(path=shots / "preview.png", full_page=False)
 
 

@@ -1,6 +1,7 @@
 """Building an issue: choose the stories, number the issue, store it (digests, digest_items), write the files."""
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,7 +19,8 @@ from crawler.digest.settings import DigestSettings
 from crawler.analyse.relevance import Lexicon
 from crawler.window import Window, now_utc
 
-FORMATS = ("docx", "md", "html")
+FORMATS = ("docx", "md", "html")  # what `--format all` writes
+PDF = "pdf"  # through LibreOffice (crawler.digest.pdf), asked for by name
 
 
 class DigestBuildError(Exception):
@@ -44,14 +46,22 @@ def _also(members: Iterable[Article]) -> list[dict]:
     return [{"article_id": a.id, "source_name": a.source_name, "url": a.url, "title": a.title} for a in members]
 
 
+def default_choice(found: list[Candidate], settings: DigestSettings) -> list[Candidate]:
+    """The stories the issue prints unless told otherwise: relevant, at or above min_score (when set), not printed
+    in an earlier issue, best first, at most max_items."""
+    eligible = [c for c in found if c.relevant and not c.printed_in
+                and (settings.min_score is None or c.score >= settings.min_score)]
+    return eligible[: settings.max_items]
+
+
 def select_items(session: Session, found: list[Candidate], settings: DigestSettings, picks: Iterable[int] = (),
                  excludes: Iterable[int] = (), only: bool = False) -> list[tuple[Article, list[Article]]]:
-    """Default: relevant candidates not printed in an earlier issue, best first, at most max_items; plus picks;
+    """Default: `default_choice` (relevant, not printed before, best first, at most max_items); plus picks;
     minus excludes; in date order. With `only`, exactly the picks, in the order given (the analyst's order)."""
     picks, excludes = list(dict.fromkeys(picks)), set(excludes)
     chosen: dict[int, tuple[Article, list[Article]]] = {}  # keyed by the candidate's printed article id
     if not only:
-        for candidate in [c for c in found if c.relevant and not c.printed_in][: settings.max_items]:
+        for candidate in default_choice(found, settings):
             chosen[candidate.id] = (candidate.article, candidate.also)
     for article_id in picks:
         candidate = next((c for c in found if article_id in c.member_ids()), None)
@@ -136,7 +146,9 @@ def output_stem(issue: Issue) -> str:
 
 def write_outputs(issue: Issue, settings: DigestSettings, out_dir: str | Path,
                   formats: Iterable[str] = FORMATS) -> list[Path]:
-    """Write the issue as DOCX / Markdown / HTML into `out_dir` (created); return the paths written."""
+    """Write the issue as DOCX / Markdown / HTML / PDF into `out_dir` (created); return the paths written.
+
+    PDF is the DOCX converted by LibreOffice: crawler.digest.pdf.PdfUnavailable when it is not installed."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     stem, written = output_stem(issue), []
@@ -148,7 +160,12 @@ def write_outputs(issue: Issue, settings: DigestSettings, out_dir: str | Path,
             path.write_text(render_html(issue, settings), encoding="utf-8")
         elif fmt == "docx":
             render_docx(issue, settings, path)
+        elif fmt == PDF:
+            from crawler.digest.pdf import docx_to_pdf
+
+            with tempfile.TemporaryDirectory(prefix="hiwatch-pdf-") as scratch:
+                path = docx_to_pdf(render_docx(issue, settings, Path(scratch) / f"{stem}.docx"), out)
         else:
-            raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+            raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS + (PDF,))})")
         written.append(path)
     return written

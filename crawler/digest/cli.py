@@ -11,10 +11,12 @@ import click
 
 from crawler.window import Window, parse_day
 
-FORMAT_CHOICES = ("docx", "md", "html", "all")
-# exit codes as the main `hiwatch` CLI uses them: 1 a request that cannot be done, 2 configuration, 3 database
+FORMAT_CHOICES = ("docx", "md", "html", "pdf", "all")
+# exit codes as the main `hiwatch` CLI uses them: 1 a request that cannot be done, 2 configuration, 3 database;
+# 5: a program the request needs is not installed (LibreOffice for --format pdf)
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
+EXIT_UNAVAILABLE = 5
 
 
 class Failure(click.ClickException):
@@ -90,16 +92,19 @@ def digest() -> None:
 @week_option
 @db_option
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per candidate, one per line")
+@click.option("--wide", is_flag=True, help="one untruncated line per story, with matched terms and other copies")
 @click.option("--all", "show_all", is_flag=True, help="also list candidates below the threshold")
 @click.option("--explain", "explain_ids", type=int, multiple=True, metavar="ID",
               help="print how this article's score was reached (repeatable)")
 @lexicon_option
 @config_option
-def candidates_command(week, db_url, as_json, show_all, explain_ids, lexicon_path, config_path) -> None:
-    """List the week's stories, best first: score, matched terms, source, date, id (one per near-duplicate cluster)."""
+def candidates_command(week, db_url, as_json, wide, show_all, explain_ids, lexicon_path, config_path) -> None:
+    """List the week's stories, best first, one line each fitted to the terminal: the default issue's choice
+    (*), id, score, date, source, other copies (+N) and title. --wide adds terms and copies; --json everything."""
     from sqlalchemy.exc import DBAPIError
 
     from crawler.db.models import Article
+    from crawler.digest.build import default_choice
     from crawler.digest.candidates import candidates
     from crawler.analyse.relevance import score
 
@@ -122,34 +127,33 @@ def candidates_command(week, db_url, as_json, show_all, explain_ids, lexicon_pat
                 for candidate in shown:
                     click.echo(json.dumps(candidate.to_json(), ensure_ascii=False))
                 return
-            _print_table(window, shown, len(found), lexicon.threshold)
+            chosen = {c.id for c in default_choice(found, settings)}
+            threshold = f"threshold {lexicon.threshold:g}" + (
+                f", {settings.min_score:g} for the issue" if settings.min_score is not None else "")
+            _print_table(window, shown, len(found), threshold, chosen, wide)
     except DBAPIError as exc:
         _fail(f"database error on {database.url}: {exc.orig}", EXIT_DATABASE)
     finally:
         database.dispose()
 
 
-def _print_table(window: Window, shown, total: int, threshold: float) -> None:
-    from rich.console import Console
-    from rich.table import Table
+def _print_table(window: Window, shown, total: int, threshold: str, chosen: set[int], wide: bool) -> None:
+    import shutil
 
-    table = Table(title=f"candidates {window} — {len(shown)} of {total} stories "
-                        f"(threshold {threshold:g})", show_lines=False)
-    for name, kw in (("id", {"justify": "right"}), ("score", {"justify": "right"}), ("date", {}),
-                     ("source", {}), ("title", {"overflow": "fold"}), ("terms", {"overflow": "fold"}),
-                     ("also reported by", {"overflow": "fold"})):
-        table.add_column(name, **kw)
-    for c in shown:
-        table.add_row(str(c.id), f"{c.score:g}" + ("" if c.relevant else " ·"),
-                      c.published_on.isoformat() if c.published_on else "?", c.article.source_name,
-                      c.article.title, "、".join(c.terms[:6]),
-                      "、".join([f"{a.source_name} #{a.id}" for a in c.also]
-                               + [f"printed in issue {n}" for n in c.printed_in]))
-    console = Console(soft_wrap=False)
-    console.print(table)
+    from rich.cells import cell_len
+
+    from crawler.digest.console import LEGEND, table_lines, wide_lines
+
+    click.echo(f"candidates {window} ({threshold})")
+    click.echo(f"{len(shown)} of {total} stories listed, {len(chosen)} in the default issue")
+    width = shutil.get_terminal_size((80, 24)).columns
+    for line in wide_lines(shown, chosen) if wide else table_lines(shown, chosen, width):
+        click.echo(line)
     hidden = total - len(shown)
     if hidden:
-        console.print(f"{hidden} more below the threshold: add --all to list them (`·` marks them)")
+        click.echo(f"{hidden} more below the threshold: add --all to list them")
+    if shown and not wide:
+        click.echo(LEGEND if cell_len(LEGEND) <= width else LEGEND.replace("  ", "\n"))
 
 
 @digest.command("build")
@@ -167,20 +171,27 @@ def _print_table(window: Window, shown, total: int, threshold: float) -> None:
 @lexicon_option
 @config_option
 def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lexicon_path, config_path) -> None:
-    """Build the issue of the week ending FRIDAY, store it, and write it as DOCX / Markdown / HTML.
+    """Build the issue of the week ending FRIDAY, store it, and write it as DOCX / Markdown / HTML (all), or PDF.
 
     By default the issue prints the stories at or above the threshold (best first, at most max_items of
-    config/digest.yaml) in date order. An issue already stored for that Friday is printed again unchanged
-    unless --pick, --exclude or --only is given.
+    config/digest.yaml, 3) in date order; `hiwatch digest candidates --all` lists every story. An issue already
+    stored for that Friday is printed again unchanged unless --pick, --exclude or --only is given.
+    --format pdf converts the DOCX with LibreOffice (exit code 5, nothing stored, when it is not installed).
     """
     from sqlalchemy.exc import DBAPIError
 
-    from crawler.digest.build import FORMATS, DigestBuildError, build_issue, write_outputs
+    from crawler.digest.build import FORMATS, PDF, DigestBuildError, build_issue, write_outputs
+    from crawler.digest.pdf import PdfFailed, PdfUnavailable, require_office
 
     lexicon, settings = _settings(lexicon_path, config_path)
     friday = _window(week).last
     if only and not picks:
         raise click.UsageError("--only needs at least one --pick ID")
+    if fmt == PDF:
+        try:
+            require_office()  # before anything is stored
+        except PdfUnavailable as exc:
+            _fail(str(exc), EXIT_UNAVAILABLE)
     database = _open(db_url)
     try:
         with database.session() as session:
@@ -190,13 +201,15 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
         paths = write_outputs(result.issue, settings, out_dir, formats)
     except DigestBuildError as exc:
         _fail(str(exc))
+    except PdfFailed as exc:
+        _fail(f"the issue is stored, but {exc}")
     except DBAPIError as exc:
         _fail(f"database error on {database.url}: {exc.orig}; nothing was stored", EXIT_DATABASE)
     finally:
         database.dispose()
     issue = result.issue
     state = "printed again from its stored items" if result.reused else f"{len(issue.items)} articles chosen"
-    click.echo(f"issue {issue.number} ({settings.number_text(issue.number)}) for {issue.window_first}..{issue.friday}:"
+    click.echo(f"issue {issue.number} {settings.number_text(issue.number)} for {issue.window_first}..{issue.friday}:"
                f" {state}")
     for item in issue.items:
         also = f"  (also: {', '.join(a['source_name'] for a in item.also_reported_by)})" if item.also_reported_by else ""

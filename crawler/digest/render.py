@@ -31,7 +31,7 @@ def safe_url(url: str) -> str:
     return quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
 
 
-def _is_web(url: str | None) -> bool:
+def is_web(url: str | None) -> bool:
     return bool(url) and url.lower().startswith(("http://", "https://"))
 
 
@@ -49,10 +49,10 @@ def render_markdown(issue: Issue, settings: DigestSettings) -> str:
         elif block.kind == "toc_source":
             lines.append(f"   {text}")
         elif block.kind == "link":
-            lines.append(f"<{safe_url(block.url)}>" if _is_web(block.url) else text)
+            lines.append(f"<{safe_url(block.url)}>" if is_web(block.url) else text)
         elif block.kind == "also":
             label = md_escape(block.text.split("：", 1)[0])
-            parts = [f"{md_escape(name)} <{safe_url(url)}>" if _is_web(url) else md_escape(name)
+            parts = [f"{md_escape(name)} <{safe_url(url)}>" if is_web(url) else md_escape(name)
                      for name, url in block.links]
             lines.append(f"{label}：{'；'.join(parts)}")
         elif block.kind == "item_title":
@@ -102,16 +102,19 @@ def render_html(issue: Issue, settings: DigestSettings) -> str:
         elif kind == "section":
             parts.append(f"<h2>{text}</h2>")
         elif kind == "item_heading":
-            parts.append(f"<h3>{text}</h3>")
+            anchor = f' id="{esc(block.anchor, quote=True)}"' if block.anchor else ""
+            parts.append(f"<h3{anchor}>{text}</h3>")
+        elif kind == "toc_title" and block.anchor:  # the 信息目录 entry links to its article
+            parts.append(f'<p class="toc-title"><a href="#{esc(block.anchor, quote=True)}">{text}</a></p>')
         elif kind == "link":
-            if _is_web(block.url):
+            if is_web(block.url):
                 href = esc(safe_url(block.url), quote=True)
                 parts.append(f'<p class="link"><a href="{href}">{text}</a></p>')
             else:
                 parts.append(f'<p class="link">{text}</p>')
         elif kind == "also":
             label = esc(block.text.split("：", 1)[0])
-            links = [f'<a href="{esc(safe_url(url), quote=True)}">{esc(name)}</a>' if _is_web(url) else esc(name)
+            links = [f'<a href="{esc(safe_url(url), quote=True)}">{esc(name)}</a>' if is_web(url) else esc(name)
                      for name, url in block.links]
             parts.append(f'<p class="also">{label}：{"、".join(links)}</p>')
         else:

@@ -41,7 +41,10 @@ class DigestSettings(BaseModel):
                  "监测范围包括全国主流媒体及政府网站等。")
     also_reported_label: str = "同题报道"
     preferred_sources: list[str] = []
-    max_items: int = Field(10, ge=1, le=200)
+    max_items: int = Field(3, ge=1, le=200)
+    min_score: float | None = Field(None, ge=0)  # None: the lexicon's threshold; a number can only raise the bar
+    print_also_reported: bool = False  # the 同题报道 line under 链接 (the published issues never print it)
+    print_kicker: bool = False  # the 引题 above the title under 主要内容 (issue 674 printed one; the others none)
 
     @field_validator("number_line")
     @classmethod
