@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from rich.cells import cell_len
 
 from crawler.db.models import Article, Digest
-from crawler.dedupe import assign_cluster
+from crawler.db.cluster import assign_cluster
 from crawler.digest.build import build_issue, write_outputs
 from crawler.digest.cli import digest
 from crawler.digest.console import fit
