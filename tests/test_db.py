@@ -2,6 +2,20 @@
 from crawler.db import connect, current_tables, upgrade
 
 
+
+def downgrade(engine, revision: str) -> None:
+    """Step a database back to `revision` through the migrations' own downgrades, as an older install has it."""
+    from alembic import command
+    from alembic.config import Config
+
+    from crawler.db import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
 def test_migrations_create_documented_tables(db):
     tables = set(current_tables(db.engine))
     assert {"articles", "raw_pages", "runs", "run_sources", "fetch_failures", "discovery_pages",
@@ -64,9 +78,7 @@ def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
 
     connect(db_url).dispose()  # at head: step back to 0002, as an older install is
     engine = make_engine(db_url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE minhash_bands"))
-        conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+    downgrade(engine, "0002")
     now = datetime(2025, 9, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO articles (url, site, source_name, title, body, minhash, status, origin, "
@@ -94,8 +106,8 @@ def test_upgrade_from_0003_re_signs_every_article(db_url):
     engine = make_engine(db_url)
     old = bytes(range(256)) * 2  # a version-1 signature: other values
     now = datetime(2025, 9, 1, tzinfo=timezone.utc)
+    downgrade(engine, "0003")
     with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
         for n in range(3):
             article_id = conn.execute(text(
                 "INSERT INTO articles (url, site, source_name, title, body, minhash, status, origin, fetched_at, "

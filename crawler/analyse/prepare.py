@@ -29,6 +29,8 @@ class Prepared:
 
     relevance: float
     relevance_terms: list[str]
+    relevant: bool
+    relevance_lexicon: str
     content_hash: str
     minhash: bytes
     pages_gz: list[bytes]
@@ -45,7 +47,8 @@ def prepare(extracted: Extracted, bodies: Sequence[bytes], lexicon=None) -> Prep
         lexicon = _LEXICON
     relevance = score(extracted.title, extracted.body, lexicon)
     text_hash, minhash = fingerprints(extracted.title, extracted.body)
-    return Prepared(relevance.score, relevance.terms, text_hash, minhash, [gzip_page(body) for body in bodies])
+    return Prepared(relevance.score, relevance.terms, relevance.relevant, lexicon.fingerprint, text_hash, minhash,
+                    [gzip_page(body) for body in bodies])
 
 
 def extract_and_prepare(page: bytes, url: str, rules: Rules | None, content_type: str | None,

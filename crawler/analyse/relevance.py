@@ -1,6 +1,7 @@
 """Relevance for health informatization: a lexicon score on two axes (卫生健康 × 信息化) that explains itself."""
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import re
@@ -90,6 +91,11 @@ class Lexicon(BaseModel):
         return {term: (axis, weight) for axis in AXES for term, weight in getattr(self.terms, axis).items()}
 
     @cached_property
+    def fingerprint(self) -> str:
+        """Names this lexicon's content: a stored score made with another lexicon is computed again."""
+        return hashlib.sha1(self.model_dump_json().encode("utf-8")).hexdigest()[:16]
+
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
         return _compile(tuple(sorted(set(self.axes) | set(self.exclude), key=lambda t: (-len(t), t))))
 
@@ -146,6 +152,12 @@ class Relevance:
         head = (f"score {self.score:g} = sqrt(health {self.health:g} × informatization {self.informatization:g})"
                 f" × focus {self.focus:g} → {'relevant' if self.relevant else 'not relevant'}")
         return "\n".join([head] + ["  " + hit.label() for hit in self.hits])
+
+
+def stored(result: Relevance, lexicon: Lexicon) -> dict:
+    """The article columns that keep a score: the score, its terms, the verdict and the lexicon that gave them."""
+    return {"relevance": result.score, "relevance_terms": result.terms, "relevant": result.relevant,
+            "relevance_lexicon": lexicon.fingerprint}
 
 
 def lexicon_path(path: str | os.PathLike | None = None) -> Path:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db.models import Article
 from crawler.db.cluster import as_utc, assign_cluster
-from crawler.analyse.relevance import Lexicon, default_lexicon, score
+from crawler.analyse.relevance import Lexicon, default_lexicon, score, stored
 from crawler.window import SHANGHAI, now_utc
 
 REQUIRED = ("url", "title", "source_name", "published_at", "body")
@@ -169,8 +169,8 @@ def upsert(session: Session, records: list[ImportRecord], lexicon: Lexicon | Non
             article.updated_at = now
             summary.updated += 1
         session.flush()
-        result = score(article.title, article.body, lexicon)
-        article.relevance, article.relevance_terms = result.score, result.terms
+        for name, value in stored(score(article.title, article.body, lexicon), lexicon).items():
+            setattr(article, name, value)
         assign_cluster(session, article)
     session.flush()
     return summary

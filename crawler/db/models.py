@@ -132,6 +132,8 @@ class Article(Base):
     cluster_id: Mapped[int | None] = mapped_column(Integer)  # id of the earliest article of its near-duplicate cluster
     relevance: Mapped[float | None] = mapped_column(Float)
     relevance_terms: Mapped[list | None] = mapped_column(JSON)
+    relevant: Mapped[bool | None]  # the lexicon's verdict (score, and both axes, over their thresholds)
+    relevance_lexicon: Mapped[str | None] = mapped_column(String(16))  # fingerprint of the lexicon that scored it
     status: Mapped[str] = mapped_column(String(20), default="ok")  # ok|excluded
     excluded_reason: Mapped[str | None] = mapped_column(Text)
     origin: Mapped[str] = mapped_column(String(20), default="crawl")  # crawl|add|import

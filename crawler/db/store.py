@@ -152,6 +152,7 @@ def store_many(database: Database, jobs: list[StoreJob], after_save=None) -> lis
                     "date_source": x.date_source, "date_precision": x.date_precision, "url_date": job.url_date,
                     "extractor": x.extractor, "content_hash": ready.content_hash, "minhash": ready.minhash,
                     "cluster_id": None, "relevance": ready.relevance, "relevance_terms": ready.relevance_terms,
+                    "relevant": ready.relevant, "relevance_lexicon": ready.relevance_lexicon,
                     "status": "ok", "excluded_reason": None, "origin": job.origin, "first_run_id": job.run_id,
                     "fetched_at": now, "updated_at": now})
             ids = list(conn.scalars(insert(A).returning(A.c.id, sort_by_parameter_order=True), rows))
@@ -181,17 +182,18 @@ def enrich(lexicon=None):
     """The after_save hook of crawl, add and reextract: relevance score and near-duplicate cluster, computed
     inside the article's own transaction."""
     from crawler.db.cluster import assign_cluster
-    from crawler.analyse.relevance import load_lexicon, score
+    from crawler.analyse.relevance import load_lexicon, score, stored
 
     lexicon = lexicon or load_lexicon()
 
     def after_save(session: Session, article: Article, prepared=None) -> None:
         if prepared is not None:  # computed by the extraction worker
             article.relevance, article.relevance_terms = prepared.relevance, prepared.relevance_terms
+            article.relevant, article.relevance_lexicon = prepared.relevant, prepared.relevance_lexicon
             assign_cluster(session, article, text_hash=prepared.content_hash, minhash=prepared.minhash)
             return
-        relevance = score(article.title, article.body, lexicon)
-        article.relevance, article.relevance_terms = relevance.score, relevance.terms
+        for name, value in stored(score(article.title, article.body, lexicon), lexicon).items():
+            setattr(article, name, value)
         assign_cluster(session, article)
 
     return after_save

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from crawler.db.models import Article, Digest, DigestItem
 from crawler.db.cluster import as_utc, assign_cluster
-from crawler.analyse.relevance import Lexicon, default_lexicon, score
+from crawler.analyse.relevance import Lexicon, default_lexicon, score, stored
 from crawler.window import SHANGHAI, Window
 
 
@@ -67,11 +67,13 @@ def window_articles(session: Session, window: Window) -> list[Article]:
 
 
 def rescore(session: Session, articles: list[Article], lexicon: Lexicon) -> None:
-    """Store the current lexicon's score and terms on each article; give unclustered articles their cluster."""
+    """Score again the articles another lexicon scored (the lexicon changed since; a score is stored with its
+    lexicon's fingerprint, so a week is scored once, not on every look); give unclustered ones their cluster."""
     for article in articles:
-        result = score(article.title, article.body, lexicon)
-        if article.relevance != result.score or article.relevance_terms != result.terms:
-            article.relevance, article.relevance_terms = result.score, result.terms
+        if article.relevance_lexicon != lexicon.fingerprint or article.relevant is None:
+            for name, value in stored(score(article.title, article.body, lexicon), lexicon).items():
+                if getattr(article, name) != value:
+                    setattr(article, name, value)
         if article.minhash is None or article.cluster_id is None:
             assign_cluster(session, article)
     session.flush()
@@ -99,9 +101,9 @@ def candidates(session: Session, window: Window, lexicon: Lexicon | None = None,
     for members in clusters.values():
         chosen = representative(members, preferred_sources or [])
         best = max(members, key=lambda m: (m.relevance or 0.0, -m.id))
-        result = score(best.title, best.body, lexicon)
         others = sorted((m for m in members if m.id != chosen.id), key=published_key)
-        out.append(Candidate(chosen, result.score, result.terms, result.relevant, others))
+        out.append(Candidate(chosen, best.relevance or 0.0, list(best.relevance_terms or []), bool(best.relevant),
+                             others))
     printed = printed_before(session, window, list(clusters))
     for candidate in out:
         candidate.printed_in = printed.get(candidate.article.cluster_id or candidate.article.id, [])
