@@ -284,13 +284,46 @@ def test_built_by_the_cli_is_seen_by_the_page(client, db, db_url, seeded, tmp_pa
     panel = page.split('id="selection"')[1].split("</ol>")[0]
     assert [int(i) for i in re.findall(r'data-id="(\d+)"', panel)] == [seeded["a"], seeded["b"]]
     assert checked_ids(page) == sorted([seeded["a"], seeded["b"]])
-    # a picked story the filter hides stays in the issue form, so saving the filtered page keeps it
+    # every pick is posted from the panel, so saving a filtered page keeps the story the filter hides
     filtered = text_of(client.get(WEEK + "?site=光明日报"))
     assert f'<input type="hidden" name="pick" value="{seeded["a"]}">' in filtered
-    assert f'<input type="hidden" name="pick" value="{seeded["b"]}">' not in filtered
+    assert f'<input type="hidden" name="pick" value="{seeded["b"]}">' in filtered
+    assert 'name="pick" form=' not in filtered  # the ticks are not posted: the panel is
     # and the page's download is the CLI's issue
     assert docx_titles(client.get(f"{WEEK}/issue.docx").data)[:2] == [
         "1. 北京推进医检互认 电子病历跨院调阅", "2. 互联网医院服务覆盖全市 智慧医疗再提速"]
+
+
+def test_the_draft_cookie_is_what_the_page_shows_and_posts(client, db, seeded):
+    from crawler.web.drafts import cookie_name
+
+    client.set_cookie(cookie_name(FRIDAY), f"650:{seeded['c']}-{seeded['a2']}-99999", path="/")
+    page = text_of(client.get(WEEK + "?site=京报网"))  # the 新华网 copy is filtered out, and still in the panel
+    panel = page.split('id="selection"')[1].split("</ol>")[0]
+    assert re.findall(r'name="pick" value="(\d+)"', panel) == [str(seeded["c"]), str(seeded["a2"])]  # no 99999
+    assert 'id="number" min="1" value="650"' in page and 'id="dirty" >' in page
+    assert checked_ids(page) == [seeded["c"]]
+    client.delete_cookie(cookie_name(FRIDAY), path="/")
+    assert 'id="dirty" hidden' in text_of(client.get(WEEK))
+
+
+def test_overwriting_a_stored_issue_needs_confirmation(client, db, seeded):
+    from crawler.web.drafts import cookie_name
+
+    assert post(client, f"{WEEK}/issue", {"pick": [seeded["a"], seeded["b"]], "number": "640"}).status_code == 302
+    client.set_cookie(cookie_name(FRIDAY), f"640:{seeded['c']}", path="/")
+    refused = post(client, f"{WEEK}/issue", {"pick": [seeded["c"], seeded["b"]], "number": "641"},
+                   follow_redirects=True)
+    message = text_of(refused)
+    assert "第 640 期已保存，未覆盖" in message and "期号 640 → 641" in message
+    assert "新增：&lt;script&gt;" in message and "移出：北京推进医检互认" in message
+    assert stored_items(db) == (640, [seeded["a"], seeded["b"]])
+    assert client.get_cookie(cookie_name(FRIDAY)) is not None  # the draft is kept
+    same = post(client, f"{WEEK}/issue", {"pick": [seeded["a"], seeded["b"]], "number": "640"})
+    assert same.status_code == 302 and stored_items(db) == (640, [seeded["a"], seeded["b"]])  # nothing changes
+    confirmed = post(client, f"{WEEK}/issue", {"pick": [seeded["b"], seeded["c"]], "number": "640", "overwrite": "1"})
+    assert confirmed.status_code == 302 and stored_items(db) == (640, [seeded["b"], seeded["c"]])
+    assert client.get_cookie(cookie_name(FRIDAY)) is None  # saved: the draft is gone
 
 
 def test_saving_needs_a_pick_and_a_free_number(client, db, seeded):

@@ -258,3 +258,119 @@ def test_without_chromium_the_browser_tests_skip_except_on_ci(monkeypatch, tmp_p
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="is absent"):
         module._need_browser()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# issue 21: what the analyst sees is what gets published
+
+
+def _seen(page) -> tuple[list[str], list[str], list[str]]:
+    """(the panel's ids in order, the ticked boxes' ids sorted, the ids the form would post in order)."""
+    panel = page.locator("#selection li").evaluate_all("els => els.map(e => e.dataset.id)")
+    ticks = page.locator("input.pick[type=checkbox]:checked").evaluate_all("els => els.map(e => e.value)")
+    posted = page.locator("#issue-form").evaluate("f => new FormData(f).getAll('pick')")
+    return panel, sorted(ticks), posted
+
+
+def _agree(page, ids: list[int]) -> None:
+    expected = [str(i) for i in ids]
+    assert _seen(page) == (expected, sorted(expected), expected)
+
+
+def test_panel_ticks_and_post_agree_after_back_forward_and_reload(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    page.locator(f'input.pick[value="{ids["a"]}"]').check()
+    page.locator(f'input.pick[value="{ids["b"]}"]').check()
+    page.fill("#number", "640")
+    _agree(page, [ids["a"], ids["b"]])
+    page.click(f'li.cand[data-id="{ids["c"]}"] h2 a')  # open an article, then Back
+    page.wait_for_url("**/article/*")
+    page.go_back()
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["a"], ids["b"]])
+    assert page.locator("#dirty").is_visible() and page.locator("#number").input_value() == "640"
+    assert page.locator(f'li.cand[data-id="{ids["b"]}"] .pos').inner_text() == "第 2 篇"
+    page.go_forward()
+    page.wait_for_url("**/article/*")
+    page.go_back()
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["a"], ids["b"]])
+    # the reverse: untick, leave, come back, and what is posted is what is shown
+    page.locator(f'input.pick[value="{ids["a"]}"]').uncheck()
+    page.click(f'li.cand[data-id="{ids["c"]}"] h2 a')
+    page.wait_for_url("**/article/*")
+    page.go_back()
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["b"]])
+    page.reload()
+    _agree(page, [ids["b"]])
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    _agree(page, [ids["b"]])
+    assert not page.locator("#dirty").is_visible()
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert digest.number == 640 and [i.article_id for i in digest.items] == [ids["b"]]
+
+
+def test_filters_and_week_changes_keep_unsaved_picks(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    page.locator(f'input.pick[value="{ids["c"]}"]').check()
+    page.locator(f'input.pick[value="{ids["a2"]}"]').check()  # the 新华网 copy of story A
+    page.fill("#number", "640")
+    page.select_option('#filters select[name="site"]', "光明日报")
+    page.click('#filters button[type="submit"]')
+    page.wait_for_url("**/week/2025-09-05?site=*")
+    expect(page.locator("li.cand")).to_have_count(1)
+    assert page.locator("#selection li .sel-title").all_inner_texts() == [
+        "<script>alert('x')</script>远程医疗平台上线 电子病历共享", "北京：医检互认让电子病历跨院调阅"]
+    assert page.locator("#issue-form").evaluate("f => new FormData(f).getAll('pick')") == [
+        str(ids["c"]), str(ids["a2"])]
+    assert page.locator("#dirty").is_visible()
+    page.click("#prev-week")
+    page.wait_for_url("**/week/2025-08-29")
+    assert page.locator("#selection li").count() == 0  # another week, another issue
+    page.click("#next-week")
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["c"], ids["a2"]])
+    assert page.locator("#number").input_value() == "640"
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert [i.article_id for i in digest.items] == [ids["c"], ids["a2"]]
+
+
+def test_clear_and_confirm_before_overwriting_a_saved_issue(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    for key in ("a", "b"):
+        page.locator(f'input.pick[value="{ids[key]}"]').check()
+    page.fill("#number", "640")
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    page.click("#clear-selection")  # one click, not one ✕ per pick
+    _agree(page, [])
+    assert page.locator("#dirty").is_visible()
+    page.locator(f'input.pick[value="{ids["c"]}"]').check()
+    page.click("#save-issue")
+    dialog = page.locator("#confirm-overwrite")
+    expect(dialog).to_be_visible()
+    assert dialog.locator("h2").inner_text() == "覆盖已保存的第 640 期？"
+    assert dialog.locator("li").all_inner_texts() == [
+        "新增：<script>alert('x')</script>远程医疗平台上线 电子病历共享", f"移出：{TITLE_A}", f"移出：{TITLE_B}"]
+    page.screenshot(path=shots / "confirm-overwrite.png")
+    page.click("#overwrite-cancel")
+    expect(dialog).to_be_hidden()
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert [i.article_id for i in digest.items] == [ids["a"], ids["b"]]
+    page.click("#save-issue")
+    page.click("#overwrite-confirm")
+    page.wait_for_selector(".flash.ok")
+    _agree(page, [ids["c"]])
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert [i.article_id for i in digest.items] == [ids["c"]]

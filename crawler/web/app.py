@@ -27,7 +27,7 @@ from crawler.digest.build import (DigestBuildError, build_issue, issue_from_dige
                                   write_outputs)
 from crawler.digest.candidates import Candidate, candidates
 from crawler.digest.render import render_html
-from crawler.web import security
+from crawler.web import drafts, security
 from crawler.window import SHANGHAI, Window, latest_friday, today_shanghai
 
 HERE = Path(__file__).resolve().parent
@@ -208,6 +208,32 @@ def _stored_digest(session: Session, friday: date) -> Digest | None:
     return session.scalars(select(Digest).where(Digest.friday == friday)).first()
 
 
+def _panel_items(session: Session, digest: Digest | None, ids) -> list[dict]:
+    """The selection panel's rows for `ids`: the stored item's title where the issue has it, else the article's."""
+    stored = {it.article_id: it for it in (digest.items if digest else []) if it.article_id is not None}
+    rows = []
+    for article_id in ids:
+        row = stored.get(article_id) or session.get(Article, article_id)
+        if row is not None:
+            rows.append({"article_id": article_id, "title": row.title, "source_name": row.source_name})
+    return rows
+
+
+def _unconfirmed_overwrite(session: Session, friday: date, ordered: list[int], number: int | None) -> str | None:
+    """Why saving over the stored issue of `friday` is refused (it would change it and was not confirmed)."""
+    digest = _stored_digest(session, friday)
+    if digest is None or request.form.get("overwrite") == "1":
+        return None
+    saved = drafts.Selection(str(digest.number), tuple(it.article_id for it in digest.items))
+    new = drafts.Selection(str(number if number is not None else digest.number), tuple(ordered))
+    titles = {it.article_id: it.title for it in digest.items}
+    titles.update({a.id: a.title for a in session.scalars(select(Article).where(Article.id.in_(ordered)))})
+    changed = drafts.changes(saved, new, titles)
+    if not changed:
+        return None
+    return f"第 {digest.number} 期已保存，未覆盖：覆盖前请确认这些更改 —— {'；'.join(changed)}"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # routes
 
@@ -255,14 +281,17 @@ def _routes(app: Flask) -> None:
                 shown = [c for c in shown if any(needle in (a.title or "").lower() or needle in (a.body or "").lower()
                                                  for a in [c.article] + c.also)]
             digest = _stored_digest(session, day)
-            items = [{"article_id": it.article_id, "title": it.title, "source_name": it.source_name,
-                      "position": it.position} for it in (digest.items if digest else [])]
-            picked = {it["article_id"] for it in items}
-            shown_ids = {a.id for c in shown for a in [c.article] + c.also}
             try:
                 suggested = digest.number if digest else next_number(session, day)
             except DigestBuildError:
                 suggested = None
+            saved = drafts.Selection(str(suggested or ""), tuple(
+                it.article_id for it in (digest.items if digest else []) if it.article_id is not None))
+            draft = drafts.read(request.cookies, day)
+            state = draft if draft is not None else saved
+            items = _panel_items(session, digest, state.ids)
+            state = drafts.Selection(state.number, tuple(it["article_id"] for it in items))
+            picked = set(state.ids)
             rows = [_row(c, picked) for c in shown]
             excluded = list(session.scalars(select(Article).where(
                 Article.published_at >= window.start, Article.published_at < window.end,
@@ -270,7 +299,11 @@ def _routes(app: Flask) -> None:
             return render_template(
                 "week.html", window=window, friday=day, rows=rows, total=len(found), relevant_count=relevant_count,
                 sites=sites, site=site, q=text, show_all=show_all, digest=digest, items=items,
-                shown_ids=shown_ids, number=suggested, excluded=excluded, threshold=ctx["lexicon"].threshold,
+                number=state.number, suggested=suggested, excluded=excluded, saved_count=len(saved.ids),
+                dirty=state != saved, panel_state={"cookie": drafts.cookie_name(day), "saved": saved.to_json(),
+                                                   "stored": digest is not None,
+                                                   "known": {str(it["article_id"]): {"title": it["title"],
+                                                             "source": it["source_name"]} for it in items}}, threshold=ctx["lexicon"].threshold,
                 prev_friday=(day - timedelta(days=7)).isoformat(), next_friday=(day + timedelta(days=7)).isoformat(),
                 this_friday=latest_friday(today_shanghai()).isoformat(),
                 settings=ctx["settings"])
@@ -288,13 +321,18 @@ def _routes(app: Flask) -> None:
         try:
             number = _number_from_form()
             with database.session() as session:
+                refused = _unconfirmed_overwrite(session, day, ordered, number)
+                if refused:
+                    flash(refused, "error")
+                    return redirect(back)
                 _, issue = build_ordered(app, session, day, ordered, number)
         except DigestBuildError as exc:
             flash(str(exc), "error")
             return redirect(back)
-        flash(f"已保存第 {issue.number} 期 {ctx['settings'].number_text(issue.number)}，共 {len(issue.items)} 篇 "
-              f"(saved issue {issue.number}: {len(issue.items)} articles)", "ok")
-        return redirect(back + "#issue")
+        flash(f"已保存第 {issue.number} 期 {ctx['settings'].number_text(issue.number)}，共 {len(issue.items)} 篇", "ok")
+        response = redirect(back + "#issue")
+        response.delete_cookie(drafts.cookie_name(day), path="/", samesite="Lax")
+        return response
 
     @app.route("/week/<friday>/preview", methods=["POST"])
     def preview_unsaved(friday: str):
@@ -426,6 +464,7 @@ def _routes(app: Flask) -> None:
 
 
 def _row(candidate: Candidate, picked: set[int]) -> dict:
+    """One candidate card: the story, which of its copies is picked (if any), its cluster key."""
     members = [candidate.article] + candidate.also
     chosen = next((m.id for m in members if m.id in picked), None)
     return {"c": candidate, "a": candidate.article, "chosen": chosen, "cluster": candidate.article.cluster_id
