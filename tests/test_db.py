@@ -66,6 +66,7 @@ def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
     engine = make_engine(db_url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE minhash_bands"))
+        conn.execute(text("ALTER TABLE digests DROP COLUMN built_by"))  # revision 0005
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
     now = datetime(2025, 9, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
@@ -95,6 +96,7 @@ def test_upgrade_from_0003_re_signs_every_article(db_url):
     old = bytes(range(256)) * 2  # a version-1 signature: other values
     now = datetime(2025, 9, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE digests DROP COLUMN built_by"))  # revision 0005
         conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
         for n in range(3):
             article_id = conn.execute(text(
@@ -111,5 +113,31 @@ def test_upgrade_from_0003_re_signs_every_article(db_url):
             assert article.minhash == signature(article.title, article.body) != old
             keys = session.scalars(select(MinhashBand.band_key).where(MinhashBand.article_id == article.id)).all()
             assert sorted(keys) == sorted(band_keys(article.minhash))
+    database.dispose()
+    engine.dispose()
+
+
+def test_upgrade_from_0004_adds_digests_built_by(db_url):
+    """Revision 0005: issues stored before it keep built_by NULL (not recorded); new builds say cli or page."""
+    from datetime import date, datetime, timezone
+
+    from sqlalchemy import select, text
+
+    from crawler.db import make_engine
+    from crawler.db.models import Digest
+
+    connect(db_url).dispose()
+    engine = make_engine(db_url)
+    now = datetime(2025, 9, 1, tzinfo=timezone.utc)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE digests DROP COLUMN built_by"))
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+        conn.execute(text("INSERT INTO digests (number, friday, window_start, window_end, organisation, status, "
+                          "built_at, created_at) VALUES (639, :f, :s, :f, 'x', 'draft', :now, :now)"),
+                     {"f": date(2025, 8, 29), "s": date(2025, 8, 23), "now": now})
+    upgrade(engine)
+    database = connect(db_url)
+    with database.session() as session:
+        assert session.scalars(select(Digest)).one().built_by is None
     database.dispose()
     engine.dispose()

@@ -326,6 +326,21 @@ def test_overwriting_a_stored_issue_needs_confirmation(client, db, seeded):
     assert client.get_cookie(cookie_name(FRIDAY)) is None  # saved: the draft is gone
 
 
+def test_the_archive_says_who_built_each_issue(client, db, db_url, seeded, tmp_path):
+    assert "还没有保存过周报" in text_of(client.get("/issues"))
+    assert post(client, f"{WEEK}/issue", {"pick": [seeded["a"]], "number": "640"}).status_code == 302
+    with db.session() as session:
+        assert session.scalars(select(Digest)).one().built_by == "page"
+    page = text_of(client.get("/issues"))
+    assert '<td class="built-by">审阅页面</td>' in page and 'href="/week/2025-09-05/issue.docx"' in page
+    result = CliRunner().invoke(hiwatch, ["digest", "build", "--week", "2025-09-05", "--db", db_url, "-o",
+                                          str(tmp_path), "--pick", str(seeded["b"]), "--only"])
+    assert result.exit_code == 0, result.output
+    with db.session() as session:
+        assert session.scalars(select(Digest)).one().built_by == "cli"  # rebuilt on the command line
+    assert '<td class="built-by">命令行</td>' in text_of(client.get("/issues"))
+
+
 def test_saving_needs_a_pick_and_a_free_number(client, db, seeded):
     response = post(client, f"{WEEK}/issue", {"number": "640"}, follow_redirects=True)
     assert "请至少选入一篇文章" in text_of(response) and stored_items(db) == (None, [])

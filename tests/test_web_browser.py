@@ -374,3 +374,40 @@ def test_clear_and_confirm_before_overwriting_a_saved_issue(site, page, shots, d
     with db.session() as session:
         digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
         assert [i.article_id for i in digest.items] == [ids["c"]]
+
+
+def test_archive_lists_every_issue_and_opens_it(site, page, shots, db, db_url, tmp_path):
+    from click.testing import CliRunner
+
+    from crawler.cli import main as hiwatch
+
+    base, ids = site
+    result = CliRunner().invoke(hiwatch, ["digest", "build", "--week", "2025-08-29", "--db", db_url, "-o",
+                                          str(tmp_path), "--number", "640", "--pick", str(ids["old"]), "--only"])
+    assert result.exit_code == 0, result.output
+    page.goto(f"{base}/week/2025-09-05")
+    for key in ("a", "b"):
+        page.locator(f'input.pick[value="{ids[key]}"]').check()
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    page.click("#nav-archive")
+    page.wait_for_url("**/issues")
+    rows = page.locator("#archive tbody tr")
+    assert rows.count() == 2
+    assert [r.split("\t") for r in rows.evaluate_all("els => els.map(e => e.innerText)")] == [
+        ["第 641 期 （第六四一）", "2025-08-30 – 09-05", "2", rows.nth(0).locator("td").nth(3).inner_text(), "审阅页面",
+         "DOCX Markdown HTML"],
+        ["第 640 期 （第六四零）", "2025-08-23 – 08-29", "1", rows.nth(1).locator("td").nth(3).inner_text(), "命令行",
+         "DOCX Markdown HTML"]]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", rows.nth(1).locator("td").nth(3).inner_text())
+    page.screenshot(path=shots / "archive.png")
+    with page.expect_download() as info:
+        rows.nth(1).locator("a", has_text="DOCX").click()
+    assert info.value.suggested_filename == "周报-640-20250829.docx"
+    rows.nth(1).locator("a.open-issue").click()  # last week's issue, as published, one click away
+    page.wait_for_url("**/week/2025-08-29/issue.html")
+    assert page.locator("h3").all_inner_texts() == ["1. 上周：医保电子凭证全面推广 智慧医院建设提速"]
+    page.go_back()
+    page.locator("#archive a.open-week").first.click()
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["a"], ids["b"]])

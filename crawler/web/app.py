@@ -16,12 +16,12 @@ from urllib.parse import quote
 import click
 from flask import Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.http import dump_options_header  # RFC 6266 filename* for the Chinese file name
 
 from crawler.db import DatabaseError, connect
-from crawler.db.models import Article, Digest
+from crawler.db.models import Article, Digest, DigestItem
 from crawler.dedupe import as_utc
 from crawler.digest.build import (DigestBuildError, build_issue, issue_from_digest, next_number, output_stem,
                                   write_outputs)
@@ -38,6 +38,7 @@ PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 's
 OPENING_CHARS = 160
 MIN_TOKEN_LENGTH = 8
 EXIT_DATABASE = 3
+BUILT_BY = {"cli": "命令行", "page": "审阅页面"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -186,6 +187,8 @@ def build_ordered(app: Flask, session: Session, friday: date, ordered: list[int]
     --pick … --only` stores it; return (BuildResult, Issue)."""
     ctx = _ctx(app)
     result = build_issue(session, friday, ctx["settings"], ctx["lexicon"], number=number, picks=ordered, only=True)
+    session.get(Digest, result.digest_id).built_by = "page"
+    session.flush()
     return result, result.issue
 
 
@@ -381,6 +384,19 @@ def _routes(app: Flask) -> None:
         if fmt == "html":
             response.headers["Content-Security-Policy"] = PREVIEW_CSP
         return response
+
+    @app.route("/issues")
+    def archive():
+        """Every stored issue, latest first: number, week, items, when and how it was built, its files."""
+        with database.session() as session:
+            counts = dict(session.execute(select(DigestItem.digest_id, func.count())
+                                          .group_by(DigestItem.digest_id)).tuples().all())
+            issues = [{"number": d.number, "friday": d.friday, "first": d.window_start, "last": d.window_end,
+                       "items": counts.get(d.id, 0), "built_at": d.built_at,
+                       "built_by": BUILT_BY.get(d.built_by or "", "未记录"),
+                       "number_text": ctx["settings"].number_text(d.number)}
+                      for d in session.scalars(select(Digest).order_by(Digest.friday.desc()))]
+        return render_template("archive.html", issues=issues)
 
     @app.route("/article/<int:article_id>")
     def article(article_id: int):
