@@ -120,7 +120,7 @@ def test_pick_two_reorder_build_and_download_the_docx(site, page, shots, db):
     page.goto(f"{base}/week/2025-09-05")
     assert page.locator("li.cand").count() == 3
     assert page.locator("li.cand").first.locator("mark").count() > 0  # matched terms highlighted
-    assert page.locator("#crawl-status.bad .src.nothing").inner_text() == "xinhua 0/0 无结果"
+    assert page.locator("#crawl-status.bad .src.nothing").inner_text() == "新华网 0/0 无结果"
     assert page.locator(".src.nothing").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(180, 35, 24)"
     page.screenshot(path=shots / "1-week.png", full_page=True)
 
@@ -411,3 +411,77 @@ def test_archive_lists_every_issue_and_opens_it(site, page, shots, db, db_url, t
     page.locator("#archive a.open-week").first.click()
     page.wait_for_url("**/week/2025-09-05")
     _agree(page, [ids["a"], ids["b"]])
+
+
+ALLOWED_LATIN = {"hiwatch", "DOCX", "Markdown", "HTML", "HTTP"}
+LATIN_WORDS = """() => {
+  const copy = document.body.cloneNode(true);
+  copy.querySelectorAll("code, iframe, script").forEach(e => e.remove());
+  const attrs = Array.from(document.querySelectorAll("[title], [placeholder], [aria-label]"))
+    .flatMap(e => [e.getAttribute("title"), e.getAttribute("placeholder"), e.getAttribute("aria-label")]);
+  return [document.title, copy.innerText].concat(attrs).filter(Boolean).join("\\n");
+}"""
+
+
+def _english(page) -> list[str]:
+    """Latin words the analyst reads on this page (text, tooltips, placeholders), but URLs, <code> and names."""
+    text = re.sub(r"https?://\S+", " ", page.evaluate(LATIN_WORDS))
+    text = re.sub(r"<script>alert\('\w+'\)</script>|</?b>", " ", text)  # the seeded articles' own text
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED_LATIN]
+
+
+def test_one_language_chinese_everywhere(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    assert page.locator("#crawl-status .src").all_inner_texts() == ["人民网 12/40", "新华网 0/0 无结果"]
+    assert page.locator(f'li.cand[data-id="{ids["a"]}"] .score').get_attribute("title").startswith("相关度")
+    page.locator(f'input.pick[value="{ids["a"]}"]').check()
+    page.fill("#number", "640")
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    assert page.locator(".flash.ok").inner_text() == "已保存第 640 期 （第六四零），共 1 篇"
+    assert _english(page) == []
+    page.click(f'li.cand[data-id="{ids["b"]}"] h2 a')
+    page.fill('#exclude-form input[name="reason"]', "与卫生信息化无关")
+    page.click('#exclude-form button[type="submit"]')
+    assert page.locator(".flash.ok").inner_text() == f"#{ids['b']} 已标记为错误并排除：与卫生信息化无关"
+    assert page.locator("#explain").inner_text().startswith("得分 ")
+    assert _english(page) == []
+    page.goto(f"{base}/issues")
+    assert _english(page) == []
+    # error pages
+    page.goto(f"{base}/article/99999")
+    assert page.locator("h1").inner_text() == "找不到（404）" and _english(page) == []
+    page.goto(f"{base}/week/2025-09-05/issue.pdf")
+    assert "没有这种格式的周报文件" in page.locator("#error-message").inner_text() and _english(page) == []
+    page.click("#error-back")  # back to the week the failed address was about
+    page.wait_for_url("**/week/2025-09-05")
+    # an empty preview comes back to its week and says why
+    page.click("#clear-selection")
+    with page.context.expect_page() as opened:
+        page.click("#preview-unsaved")
+    preview = opened.value
+    preview.wait_for_load_state()
+    assert preview.url.endswith("/week/2025-09-05")
+    assert preview.locator(".flash.error").inner_text() == "没有可预览的内容：请先选入至少一篇文章"
+    assert _english(preview) == []
+    preview.close()
+    # a failed save says why in Chinese
+    page.goto(f"{base}/week/2025-08-29")
+    page.locator(f'input.pick[value="{ids["old"]}"]').check()
+    page.fill("#number", "700")
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    page.click("#next-week")
+    page.locator(f'input.pick[value="{ids["c"]}"]').check()
+    page.fill("#number", "700")
+    page.click("#save-issue")
+    page.click("#overwrite-confirm")
+    page.wait_for_selector(".flash.error")
+    assert page.locator(".flash.error").inner_text() == "期号 700 已被 2025-08-29 那一期使用，请换一个期号"
+    page.goto(f"{base}/add")
+    page.fill('#add-form input[name="url"]', "http://127.0.0.1:9/nothing-listens-here.html")
+    page.click('#add-form button[type="submit"]')
+    assert page.locator("#add-error").inner_text() == (
+        "添加失败：http://127.0.0.1:9/nothing-listens-here.html：无法连接（连接被拒绝）")
+    assert _english(page) == []
