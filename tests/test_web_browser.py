@@ -485,3 +485,20 @@ def test_one_language_chinese_everywhere(site, page, shots, db):
     assert page.locator("#add-error").inner_text() == (
         "添加失败：http://127.0.0.1:9/nothing-listens-here.html：无法连接（连接被拒绝）")
     assert _english(page) == []
+
+
+def test_marks_only_the_terms_that_carried_the_score_and_say_why(site, page, shots):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    card = page.locator(f'li.cand[data-id="{ids["a"]}"]')
+    assert set(card.locator("mark").all_inner_texts()) == {"医检互认", "电子病历", "影像云"}
+    marked = set(page.locator("li.cand mark").all_inner_texts())
+    assert marked and not marked & {"医院", "患者", "医生", "系统", "数据", "平台", "卫生健康委"}  # generic words
+    assert card.locator(".reason").inner_text() == (
+        "50.2 分，达到阈值：主要因为 医检互认（标题、正文 2 次），电子病历（标题、正文 1 次），影像云（正文 1 次）；"
+        "卫生健康 53 × 信息化 47.5")
+    assert "医院" in card.locator(".terms").inner_text()  # the other matched terms are listed, not marked
+    assert card.locator(".score").get_attribute("title").startswith("相关度得分 50.2 分，达到阈值")
+    page.click(f'li.cand[data-id="{ids["a"]}"] h2 a')
+    assert set(page.locator("#article-body mark").all_inner_texts()) == {"医检互认", "电子病历", "影像云"}
+    assert page.locator("#reason").inner_text().startswith("50.2 分，达到阈值：主要因为 医检互认")

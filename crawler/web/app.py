@@ -320,7 +320,7 @@ def _routes(app: Flask) -> None:
             items = _panel_items(session, digest, state.ids)
             state = drafts.Selection(state.number, tuple(it["article_id"] for it in items))
             picked = set(state.ids)
-            rows = [_row(c, picked) for c in shown]
+            rows = [_row(c, picked, ctx["lexicon"]) for c in shown]
             excluded = list(session.scalars(select(Article).where(
                 Article.published_at >= window.start, Article.published_at < window.end,
                 Article.status == "excluded").order_by(Article.published_at)))
@@ -442,7 +442,8 @@ def _routes(app: Flask) -> None:
             day = as_utc(row.published_at).astimezone(SHANGHAI).date() if row.published_at else None
             has_raw = bool(row.pages)
             return render_template("article.html", a=row, result=result, members=members, has_raw=has_raw,
-                                   explanation=wording.explain(result),
+                                   explanation=wording.explain(result), key=wording.key_terms(result),
+                                   reason=wording.reason(result),
                                    friday=week_friday(day).isoformat() if day else None,
                                    paragraphs=[p for p in (row.body or "").split("\n") if p.strip()])
 
@@ -508,12 +509,16 @@ def _routes(app: Flask) -> None:
         return render_template("add.html", url=url, source_name=source_name, error=error), (422 if error else 200)
 
 
-def _row(candidate: Candidate, picked: set[int]) -> dict:
-    """One candidate card: the story, which of its copies is picked (if any), its cluster key."""
+def _row(candidate: Candidate, picked: set[int], lexicon) -> dict:
+    """One candidate card: the story, which of its copies is picked (if any), its cluster key, the terms that
+    carried its score (the ones marked) and the score's reason in one line."""
+    from crawler.relevance import score
+
     members = [candidate.article] + candidate.also
     chosen = next((m.id for m in members if m.id in picked), None)
+    result = score(candidate.article.title, candidate.article.body, lexicon)
     return {"c": candidate, "a": candidate.article, "chosen": chosen, "cluster": candidate.article.cluster_id
-            or candidate.article.id}
+            or candidate.article.id, "key": wording.key_terms(result), "reason": wording.reason(result)}
 
 
 # ---------------------------------------------------------------------------------------------------------------
