@@ -502,3 +502,19 @@ def test_marks_only_the_terms_that_carried_the_score_and_say_why(site, page, sho
     page.click(f'li.cand[data-id="{ids["a"]}"] h2 a')
     assert set(page.locator("#article-body mark").all_inner_texts()) == {"医检互认", "电子病历", "影像云"}
     assert page.locator("#reason").inner_text().startswith("50.2 分，达到阈值：主要因为 医检互认")
+
+
+def test_the_front_page_opens_the_latest_week_with_candidates_or_a_draft(site, page, shots):
+    base, ids = site
+    page.goto(f"{base}/")
+    page.wait_for_url("**/week/2025-09-05")  # not today's still empty week
+    assert page.locator(".flash.info").inner_text() == "已打开 2025-08-30 – 2025-09-05：最近有候选文章的一周"
+    assert page.locator("li.cand").count() == 3
+    page.click("#next-week")
+    page.wait_for_url("**/week/2025-09-12")
+    page.fill("#number", "641")  # an unsaved change in a later week
+    expect(page.locator("#dirty")).to_be_visible()
+    page.click("header .brand")
+    page.wait_for_url("**/week/2025-09-12")
+    assert page.locator(".flash.info").inner_text() == "已打开 2025-09-06 – 2025-09-12：这一周有未保存的选择"
+    assert page.locator("#number").input_value() == "641"

@@ -236,6 +236,13 @@ def _stored_digest(session: Session, friday: date) -> Digest | None:
     return session.scalars(select(Digest).where(Digest.friday == friday)).first()
 
 
+def _latest_candidate_week(session: Session, current: date, threshold: float) -> date | None:
+    """The Friday of the latest week, up to `current`'s, with an article at or above the threshold."""
+    latest = session.scalar(select(func.max(Article.published_at)).where(
+        Article.status == "ok", Article.relevance >= threshold, Article.published_at < Window.week(current).end))
+    return week_friday(as_utc(latest).astimezone(SHANGHAI).date()) if latest else None
+
+
 def _panel_items(session: Session, digest: Digest | None, ids) -> list[dict]:
     """The selection panel's rows for `ids`: the stored item's title where the issue has it, else the article's."""
     stored = {it.article_id: it for it in (digest.items if digest else []) if it.article_id is not None}
@@ -272,7 +279,24 @@ def _routes(app: Flask) -> None:
 
     @app.route("/")
     def index():
-        return redirect(url_for("week", friday=latest_friday(today_shanghai()).isoformat()))
+        """The latest week with candidates or with an unsaved selection (not past this week), saying which."""
+        current = latest_friday(today_shanghai())
+        with database.session() as session:
+            found = _latest_candidate_week(session, current, ctx["lexicon"].threshold)
+        draft = next((d for d in drafts.fridays(request.cookies) if d <= current), None)
+        chosen = max([d for d in (found, draft) if d is not None], default=current)
+        window = Window.week(chosen)
+        span = f"{window.first:%Y-%m-%d} – {window.last:%Y-%m-%d}"
+        if chosen == draft and chosen == found:
+            note = f"已打开 {span}：最近有候选文章、也有未保存的选择的一周"
+        elif chosen == draft:
+            note = f"已打开 {span}：这一周有未保存的选择"
+        elif chosen == found:
+            note = f"已打开 {span}：最近有候选文章的一周" + ("（即本周）" if chosen == current else "")
+        else:
+            note = f"已打开本周 {span}：还没有任何候选文章"
+        flash(note, "info")
+        return redirect(url_for("week", friday=chosen.isoformat()))
 
     @app.route("/favicon.ico")
     def favicon():
