@@ -518,3 +518,66 @@ def test_the_front_page_opens_the_latest_week_with_candidates_or_a_draft(site, p
     page.wait_for_url("**/week/2025-09-12")
     assert page.locator(".flash.info").inner_text() == "已打开 2025-09-06 – 2025-09-12：这一周有未保存的选择"
     assert page.locator("#number").input_value() == "641"
+
+
+def _inside(page, selector: str) -> bool:
+    """The element is entirely within the visible part of the window."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return bool(box) and box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= size["height"] + 0.5 \
+        and box["x"] + box["width"] <= size["width"] + 0.5
+
+
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
+    'main input:not([type=hidden]), main button, main select, header button'))
+  .filter(e => e.offsetParent !== null)
+  .map(e => [e.id || e.className || e.name || e.tagName, e.getBoundingClientRect()])
+  .filter(([, r]) => r.width < 24 || r.height < 24)
+  .map(([name, r]) => `${name} ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+
+
+def test_phone_and_long_issue_keep_the_panel_actions_in_reach(site, browser, shots):
+    base, ids = site
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", has_touch=True)
+    try:
+        tab = phone.new_page()
+        tab.goto(f"{base}/week/2025-09-05")
+        assert tab.evaluate(SMALL_TARGETS) == []  # every box and button at least 24 px
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        for key in ("a", "b", "c"):
+            box = tab.locator(f'input.pick[value="{ids[key]}"]')
+            box.scroll_into_view_if_needed()
+            box.tap()
+        assert tab.locator("#sel-count").inner_text() == "3 篇"
+        tab.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        for selector in ("#save-issue", "#preview-unsaved", "#clear-selection", "#dirty", "#panel-toggle"):
+            assert _inside(tab, selector), selector
+        tab.evaluate("window.scrollTo(0, 0)")
+        tab.screenshot(path=shots / "phone.png")
+        tab.tap("#panel-toggle")  # the drawer opens over the list, its actions still in sight
+        expect(tab.locator("#selection")).to_be_visible()
+        assert tab.locator("#selection li").count() == 3 and _inside(tab, "#save-issue")
+        tab.fill("#number", "640")
+        assert tab.evaluate(SMALL_TARGETS) == []
+        tab.screenshot(path=shots / "phone-panel.png")
+        tab.tap("#save-issue")
+        tab.wait_for_selector("#saved", state="attached")
+        assert tab.locator(".flash.ok").inner_text().startswith("已保存第 640 期")
+    finally:
+        phone.close()
+    # a long issue on a low window: the panel scrolls, its buttons stay on screen
+    low = browser.new_context(viewport={"width": 1366, "height": 480}, locale="zh-CN")
+    try:
+        tab = low.new_page()
+        tab.goto(f"{base}/week/2025-09-05?all=1")
+        tab.locator(f'input.pick[value="{ids["d"]}"]').check()
+        assert tab.locator("#selection li").count() == 4
+        assert tab.locator("#panel-more").evaluate("e => e.scrollHeight > e.clientHeight")  # the list scrolls
+        bottom = tab.locator(".add-mini").evaluate("e => e.getBoundingClientRect().bottom + window.scrollY") - 480
+        for y in (0, 200, 400, bottom):  # anywhere along the candidates
+            tab.evaluate(f"window.scrollTo(0, {y})")
+            assert _inside(tab, "#save-issue") and _inside(tab, "#preview-unsaved"), y
+        tab.locator("#panel-more").evaluate("e => e.scrollTo(0, e.scrollHeight)")
+        assert _inside(tab, "#save-issue")
+    finally:
+        low.close()

@@ -157,6 +157,15 @@
       form.requestSubmit(document.getElementById("save-issue"));
     });
 
+    // narrow screens: the panel is a drawer; 展开 shows the list, the actions are always there
+    var toggleButton = document.getElementById("panel-toggle");
+    var aside = document.getElementById("issue");
+    toggleButton.addEventListener("click", function () {
+      var open = aside.classList.toggle("open");
+      toggleButton.setAttribute("aria-expanded", String(open));
+      toggleButton.textContent = open ? "收起" : "展开";
+    });
+
     load();
     render();
     // back/forward cache: the page comes back as it was left, but the cookie may have changed since
