@@ -581,3 +581,38 @@ def test_phone_and_long_issue_keep_the_panel_actions_in_reach(site, browser, sho
         assert _inside(tab, "#save-issue")
     finally:
         low.close()
+
+
+def test_the_keyboard_does_the_friday_job(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    order = page.locator("li.cand").evaluate_all("els => els.map(e => e.dataset.id)")
+    page.keyboard.press("?")
+    help_box = page.locator("#kbd-help")
+    expect(help_box).to_be_visible()
+    assert "选入或移出当前这篇" in help_box.inner_text()
+    page.screenshot(path=shots / "keys.png")
+    page.keyboard.press("?")
+    expect(help_box).to_be_hidden()
+    page.keyboard.press("j")
+    assert page.locator("li.cand.current").get_attribute("data-id") == order[0]
+    page.keyboard.press("x")  # pick the first
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert page.locator("li.cand.current").get_attribute("data-id") == order[2]
+    page.keyboard.press("x")  # and the third
+    page.keyboard.press("k")
+    assert page.locator("li.cand.current").get_attribute("data-id") == order[1]
+    _agree(page, [int(order[0]), int(order[2])])
+    page.keyboard.press("k")
+    page.keyboard.press("x")  # x again takes it out
+    _agree(page, [int(order[2])])
+    page.fill("#number", "640")  # typing in a field is not a command
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    assert page.locator("#number").input_value() == "640"
+    _agree(page, [int(order[2])])
+    page.locator("#number").blur()
+    page.keyboard.press("j")
+    page.keyboard.press("o")  # open the current article
+    page.wait_for_url(f"**/article/{order[1]}")

@@ -171,5 +171,45 @@
     // back/forward cache: the page comes back as it was left, but the cookie may have changed since
     window.addEventListener("pageshow", function () { load(); render(); });
   }
+  // the keyboard: j/k move between candidates, x picks, o opens, ? shows the keys
+  function keys() {
+    var help = document.getElementById("kbd-help");
+    var rows = function () { return Array.prototype.slice.call(document.querySelectorAll("li.cand")); };
+    if (!help || !rows().length) { return; }
+    var current = -1;
+    function move(step) {
+      var all = rows();
+      if (current >= 0 && all[current]) { all[current].classList.remove("current"); all[current].removeAttribute("aria-current"); }
+      current = Math.max(0, Math.min(all.length - 1, current + step));
+      all[current].classList.add("current");
+      all[current].setAttribute("aria-current", "true");
+      all[current].scrollIntoView({block: "nearest"});
+    }
+    document.getElementById("kbd-help-close").addEventListener("click", function () { help.close(); });
+    document.addEventListener("keydown", function (event) {
+      var target = event.target;
+      if (event.ctrlKey || event.metaKey || event.altKey || event.isComposing) { return; }
+      if (target.closest && target.closest("input, select, textarea, [contenteditable]")) { return; }
+      if (event.key === "?") {
+        if (help.open) { help.close(); } else { help.showModal(); }
+      } else if (help.open || document.querySelector("dialog[open]")) {
+        return;
+      } else if (event.key === "j") {
+        move(1);
+      } else if (event.key === "k") {
+        move(current < 0 ? 1 : -1);
+      } else if (event.key === "x" && current >= 0) {
+        var row = rows()[current];
+        var box = row.querySelector("input.pick:checked") || row.querySelector("input.pick");
+        document.dispatchEvent(new CustomEvent("hiwatch:toggle", {detail: box}));
+      } else if (event.key === "o" && current >= 0) {
+        rows()[current].querySelector("h2 a").click();
+      } else {
+        return;
+      }
+      event.preventDefault();
+    });
+  }
   document.addEventListener("DOMContentLoaded", init);
+  document.addEventListener("DOMContentLoaded", keys);
 }());
