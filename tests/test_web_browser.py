@@ -416,7 +416,7 @@ def test_archive_lists_every_issue_and_opens_it(site, page, shots, db, db_url, t
 ALLOWED_LATIN = {"hiwatch", "DOCX", "Markdown", "HTML", "HTTP"}
 LATIN_WORDS = """() => {
   const copy = document.body.cloneNode(true);
-  copy.querySelectorAll("code, iframe, script").forEach(e => e.remove());
+  copy.querySelectorAll("code, kbd, iframe, script").forEach(e => e.remove());  // identifiers, key names
   const attrs = Array.from(document.querySelectorAll("[title], [placeholder], [aria-label]"))
     .flatMap(e => [e.getAttribute("title"), e.getAttribute("placeholder"), e.getAttribute("aria-label")]);
   return [document.title, copy.innerText].concat(attrs).filter(Boolean).join("\\n");
@@ -424,7 +424,7 @@ LATIN_WORDS = """() => {
 
 
 def _english(page) -> list[str]:
-    """Latin words the analyst reads on this page (text, tooltips, placeholders), but URLs, <code> and names."""
+    """Latin words the analyst reads on this page (text, tooltips, placeholders), but URLs, <code>, <kbd>, names."""
     text = re.sub(r"https?://\S+", " ", page.evaluate(LATIN_WORDS))
     text = re.sub(r"<script>alert\('\w+'\)</script>|</?b>", " ", text)  # the seeded articles' own text
     return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED_LATIN]
