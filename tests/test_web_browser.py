@@ -305,13 +305,19 @@ def test_panel_ticks_and_post_agree_after_back_forward_and_reload(site, page, sh
     _agree(page, [ids["b"]])
     page.reload()
     _agree(page, [ids["b"]])
+    # a page restored from the back/forward cache takes the selection from the cookie, which another tab of
+    # the same week may have changed meanwhile
+    page.evaluate(f"document.cookie = 'hiwatch_draft_20250905=640:{ids['c']}-{ids['b']}; path=/'")
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    _agree(page, [ids["c"], ids["b"]])
+    assert page.locator(f'li.cand[data-id="{ids["c"]}"] .pos').inner_text() == "第 1 篇"
     page.click("#save-issue")
     page.wait_for_selector("#saved")
-    _agree(page, [ids["b"]])
+    _agree(page, [ids["c"], ids["b"]])
     assert not page.locator("#dirty").is_visible()
     with db.session() as session:
         digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
-        assert digest.number == 640 and [i.article_id for i in digest.items] == [ids["b"]]
+        assert digest.number == 640 and [i.article_id for i in digest.items] == [ids["c"], ids["b"]]
 
 
 def test_filters_and_week_changes_keep_unsaved_picks(site, page, shots, db):

@@ -196,8 +196,8 @@ def crawl_status(app: Flask) -> dict:
     if last:
         for name, counts in sorted(last["sources"].items()):
             nothing = counts.get("links_found", 0) == 0 or name in data["silent_sources"]
-            rows.append({"name": name, "label": labels.get(name, name), "links": counts.get("links_found", 0), "stored": counts.get("stored", 0),
-                         "errors": counts.get("errors", 0) + counts.get("blocked", 0), "nothing": nothing})
+            rows.append({"name": name, "label": labels.get(name, name), "links": counts.get("links_found", 0),
+                         "stored": counts.get("stored", 0), "errors": counts.get("errors", 0) + counts.get("blocked", 0), "nothing": nothing})
     return {"last": last, "sources": rows, "silent": data["silent_sources"], "last_success": data["last_success"],
             "bad": bool(last) and (last["status"] == "failed" or any(r["nothing"] for r in rows)),
             "failures": len(last["failures"]) if last else 0}
@@ -234,6 +234,15 @@ def _number_from_form() -> int | None:
 
 def _stored_digest(session: Session, friday: date) -> Digest | None:
     return session.scalars(select(Digest).where(Digest.friday == friday)).first()
+
+
+def _panel_state(friday: date, saved: drafts.Selection, state: drafts.Selection, digest: Digest | None,
+                 items: list[dict]) -> dict:
+    """What the panel's script starts from: its cookie, the stored and the current selection (the draft less any
+    article that no longer exists), the titles it may show."""
+    return {"cookie": drafts.cookie_name(friday), "saved": saved.to_json(), "current": state.to_json(),
+            "stored": digest is not None,
+            "known": {str(it["article_id"]): {"title": it["title"], "source": it["source_name"]} for it in items}}
 
 
 def _latest_candidate_week(session: Session, current: date, threshold: float) -> date | None:
@@ -352,10 +361,8 @@ def _routes(app: Flask) -> None:
                 "week.html", window=window, friday=day, rows=rows, total=len(found), relevant_count=relevant_count,
                 sites=sites, site=site, q=text, show_all=show_all, digest=digest, items=items,
                 number=state.number, suggested=suggested, excluded=excluded, saved_count=len(saved.ids),
-                dirty=state != saved, panel_state={"cookie": drafts.cookie_name(day), "saved": saved.to_json(),
-                                                   "stored": digest is not None,
-                                                   "known": {str(it["article_id"]): {"title": it["title"],
-                                                             "source": it["source_name"]} for it in items}}, threshold=ctx["lexicon"].threshold,
+                dirty=state != saved, panel_state=_panel_state(day, saved, state, digest, items),
+                threshold=ctx["lexicon"].threshold,
                 prev_friday=(day - timedelta(days=7)).isoformat(), next_friday=(day + timedelta(days=7)).isoformat(),
                 this_friday=latest_friday(today_shanghai()).isoformat(),
                 settings=ctx["settings"])

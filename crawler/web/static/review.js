@@ -166,10 +166,12 @@
       toggleButton.textContent = open ? "收起" : "展开";
     });
 
-    load();
-    render();
+    state = copy(data.current || data.saved);  // as the server drew it from the same cookie
+    commit();
     // back/forward cache: the page comes back as it was left, but the cookie may have changed since
-    window.addEventListener("pageshow", function () { load(); render(); });
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) { load(); render(); }
+    });
   }
   // the keyboard: j/k move between candidates, x picks, o opens, ? shows the keys
   function keys() {
