@@ -166,7 +166,7 @@
       toggleButton.textContent = open ? "收起" : "展开";
     });
 
-    state = copy(data.current || data.saved);  // as the server drew it from the same cookie
+    if (data.current) { state = copy(data.current); } else { load(); }  // as the server drew it from the cookie
     commit();
     // back/forward cache: the page comes back as it was left, but the cookie may have changed since
     window.addEventListener("pageshow", function (event) {
