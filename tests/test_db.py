@@ -125,3 +125,28 @@ def test_upgrade_from_0003_re_signs_every_article(db_url):
             assert sorted(keys) == sorted(band_keys(article.minhash))
     database.dispose()
     engine.dispose()
+
+
+def test_upgrade_from_0005_adds_digests_built_by(db_url):
+    """Revision 0006: issues stored before it keep built_by NULL (not recorded); new builds say cli or page."""
+    from datetime import date, datetime, timezone
+
+    from sqlalchemy import select, text
+
+    from crawler.db import make_engine
+    from crawler.db.models import Digest
+
+    connect(db_url).dispose()
+    engine = make_engine(db_url)
+    now = datetime(2025, 9, 1, tzinfo=timezone.utc)
+    downgrade(engine, "0005")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO digests (number, friday, window_start, window_end, organisation, status, "
+                          "built_at, created_at) VALUES (639, :f, :s, :f, 'x', 'draft', :now, :now)"),
+                     {"f": date(2025, 8, 29), "s": date(2025, 8, 23), "now": now})
+    upgrade(engine)
+    database = connect(db_url)
+    with database.session() as session:
+        assert session.scalars(select(Digest)).one().built_by is None
+    database.dispose()
+    engine.dispose()

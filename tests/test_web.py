@@ -195,7 +195,7 @@ def test_article_view_shows_full_text_and_original_link(client, db, seeded):
         assert f"<p>{paragraph}</p>" in re.sub(r"</?mark>", "", page)
     assert 'href="http://news.example.cn/20250831/a.html"' in page and 'rel="noopener noreferrer"' in page
     assert "新华网" in page and f'href="/article/{seeded["a2"]}"' in page  # the other copy of the story
-    assert "score " in page and "rules:test" in page
+    assert "得分 " in page and "rules:test" in page and "score" not in page
     assert client.get("/article/99999").status_code == 404
 
 
@@ -284,26 +284,74 @@ def test_built_by_the_cli_is_seen_by_the_page(client, db, db_url, seeded, tmp_pa
     panel = page.split('id="selection"')[1].split("</ol>")[0]
     assert [int(i) for i in re.findall(r'data-id="(\d+)"', panel)] == [seeded["a"], seeded["b"]]
     assert checked_ids(page) == sorted([seeded["a"], seeded["b"]])
-    # a picked story the filter hides stays in the issue form, so saving the filtered page keeps it
+    # every pick is posted from the panel, so saving a filtered page keeps the story the filter hides
     filtered = text_of(client.get(WEEK + "?site=光明日报"))
     assert f'<input type="hidden" name="pick" value="{seeded["a"]}">' in filtered
-    assert f'<input type="hidden" name="pick" value="{seeded["b"]}">' not in filtered
+    assert f'<input type="hidden" name="pick" value="{seeded["b"]}">' in filtered
+    assert 'name="pick" form=' not in filtered  # the ticks are not posted: the panel is
     # and the page's download is the CLI's issue
     assert docx_titles(client.get(f"{WEEK}/issue.docx").data)[:2] == [
         "1. 北京推进医检互认 电子病历跨院调阅", "2. 互联网医院服务覆盖全市 智慧医疗再提速"]
+
+
+def test_the_draft_cookie_is_what_the_page_shows_and_posts(client, db, seeded):
+    from crawler.web.drafts import cookie_name
+
+    client.set_cookie(cookie_name(FRIDAY), f"650:{seeded['c']}-{seeded['a2']}-99999", path="/")
+    page = text_of(client.get(WEEK + "?site=京报网"))  # the 新华网 copy is filtered out, and still in the panel
+    panel = page.split('id="selection"')[1].split("</ol>")[0]
+    assert re.findall(r'name="pick" value="(\d+)"', panel) == [str(seeded["c"]), str(seeded["a2"])]  # no 99999
+    assert 'id="number" min="1" value="650"' in page and 'id="dirty" >' in page
+    assert checked_ids(page) == [seeded["c"]]
+    client.delete_cookie(cookie_name(FRIDAY), path="/")
+    assert 'id="dirty" hidden' in text_of(client.get(WEEK))
+
+
+def test_overwriting_a_stored_issue_needs_confirmation(client, db, seeded):
+    from crawler.web.drafts import cookie_name
+
+    assert post(client, f"{WEEK}/issue", {"pick": [seeded["a"], seeded["b"]], "number": "640"}).status_code == 302
+    client.set_cookie(cookie_name(FRIDAY), f"640:{seeded['c']}", path="/")
+    refused = post(client, f"{WEEK}/issue", {"pick": [seeded["c"], seeded["b"]], "number": "641"},
+                   follow_redirects=True)
+    message = text_of(refused)
+    assert "第 640 期已保存，未覆盖" in message and "期号 640 → 641" in message
+    assert "新增：&lt;script&gt;" in message and "移出：北京推进医检互认" in message
+    assert stored_items(db) == (640, [seeded["a"], seeded["b"]])
+    assert client.get_cookie(cookie_name(FRIDAY)) is not None  # the draft is kept
+    same = post(client, f"{WEEK}/issue", {"pick": [seeded["a"], seeded["b"]], "number": "640"})
+    assert same.status_code == 302 and stored_items(db) == (640, [seeded["a"], seeded["b"]])  # nothing changes
+    confirmed = post(client, f"{WEEK}/issue", {"pick": [seeded["b"], seeded["c"]], "number": "640", "overwrite": "1"})
+    assert confirmed.status_code == 302 and stored_items(db) == (640, [seeded["b"], seeded["c"]])
+    assert client.get_cookie(cookie_name(FRIDAY)) is None  # saved: the draft is gone
+
+
+def test_the_archive_says_who_built_each_issue(client, db, db_url, seeded, tmp_path):
+    assert "还没有保存过周报" in text_of(client.get("/issues"))
+    assert post(client, f"{WEEK}/issue", {"pick": [seeded["a"]], "number": "640"}).status_code == 302
+    with db.session() as session:
+        assert session.scalars(select(Digest)).one().built_by == "page"
+    page = text_of(client.get("/issues"))
+    assert '<td class="built-by">审阅页面</td>' in page and 'href="/week/2025-09-05/issue.docx"' in page
+    result = CliRunner().invoke(hiwatch, ["digest", "build", "--week", "2025-09-05", "--db", db_url, "-o",
+                                          str(tmp_path), "--pick", str(seeded["b"]), "--only"])
+    assert result.exit_code == 0, result.output
+    with db.session() as session:
+        assert session.scalars(select(Digest)).one().built_by == "cli"  # rebuilt on the command line
+    assert '<td class="built-by">命令行</td>' in text_of(client.get("/issues"))
 
 
 def test_saving_needs_a_pick_and_a_free_number(client, db, seeded):
     response = post(client, f"{WEEK}/issue", {"number": "640"}, follow_redirects=True)
     assert "请至少选入一篇文章" in text_of(response) and stored_items(db) == (None, [])
     response = post(client, f"{WEEK}/issue", {"pick": [seeded["a"]]}, follow_redirects=True)
-    assert "--number" in text_of(response) and stored_items(db) == (None, [])  # no earlier issue: say the number
+    assert "请填写本期期号" in text_of(response) and stored_items(db) == (None, [])  # no earlier issue: say the number
     response = post(client, f"{WEEK}/issue", {"pick": [seeded["a"]], "number": "六四零"}, follow_redirects=True)
     assert "期号必须是正整数" in text_of(response)
     assert post(client, "/week/2025-08-29/issue", {"pick": [seeded["old"]], "number": "639"}).status_code == 302
     assert 'id="number" min="1" value="640"' in text_of(client.get(WEEK))  # suggested: the last issue + 1
     clash = post(client, f"{WEEK}/issue", {"pick": [seeded["a"]], "number": "639"}, follow_redirects=True)
-    assert "already used by the issue of 2025-08-29" in text_of(clash) and stored_items(db) == (None, [])
+    assert "期号 639 已被 2025-08-29 那一期使用" in text_of(clash) and stored_items(db) == (None, [])
     # the next number is suggested now, and used when the field is left as suggested
     assert post(client, f"{WEEK}/issue", {"pick": [seeded["a"]], "number": "640"}).status_code == 302
     assert stored_items(db) == (640, [seeded["a"]])
@@ -320,7 +368,8 @@ def test_preview_renders_the_issue_without_storing_it(client, db, seeded):
     assert stored_items(db) == (None, [])
     with db.session() as session:
         assert session.scalars(select(Digest)).first() is None
-    assert post(client, f"{WEEK}/preview", {"number": "650"}).status_code == 400
+    empty = post(client, f"{WEEK}/preview", {"number": "650"})  # nothing picked: back to its week, saying why
+    assert empty.status_code == 302 and empty.headers["Location"].endswith(WEEK)
     assert post(client, f"{WEEK}/preview", {"pick": [seeded["a"]]}).status_code == 400  # no number known
 
 
@@ -396,7 +445,7 @@ def test_adding_a_bad_url_shows_the_reason(client, db, article_server):
     missing = post(client, "/add", {"url": f"{article_server}/gone.html"})
     assert missing.status_code == 422 and "添加失败" in text_of(missing) and "HTTP 404" in text_of(missing)
     ftp = post(client, "/add", {"url": "ftp://example.cn/a.html"})
-    assert "only http and https URLs can be added" in text_of(ftp)
+    assert "只能添加 http 或 https 网址" in text_of(ftp)
     assert "请填写网址" in text_of(post(client, "/add", {"url": ""}))
     with db.session() as session:
         assert session.scalars(select(Article)).first() is None
@@ -416,8 +465,8 @@ def test_last_crawl_status_is_shown_and_red_when_a_source_found_nothing(client, 
                          RunSource(run_id=run.id, source="xinhua", links_found=0)])
     page = text_of(client.get(WEEK))
     status = page.split('id="crawl-status"')[0][-80:] + page.split('id="crawl-status"')[1].split("</section>")[0]
-    assert 'class="status bad"' in status and "people 12/40" in status
-    assert re.search(r'class="src nothing"[^>]*>xinhua 0/0 无结果', status)
+    assert 'class="status bad"' in status and "人民网 12/40" in status  # the 来源 label, not the site code
+    assert re.search(r'class="src nothing"[^>]*>新华网 0/0 无结果', status) and "xinhua" not in status
     with db.session() as session:
         run = Run(kind="crawl", started_at=NOW, finished_at=NOW, status="ok", sources=["people"], args={})
         session.add(run)
@@ -447,7 +496,7 @@ def test_every_form_needs_the_csrf_token(client, db, seeded):
     token = csrf(client)
     assert page.count(f'name="csrf_token" value="{token}"') >= 1
     assert text_of(client.get(WEEK)).count('name="csrf_token"') == 2  # the issue form and the add form
-    assert "security token is missing" in text_of(client.post("/add", data={"url": "x"}))
+    assert "安全令牌缺失或已过期" in text_of(client.post("/add", data={"url": "x"}))
 
 
 def test_security_headers_and_the_host_check(client, seeded):
@@ -459,7 +508,7 @@ def test_security_headers_and_the_host_check(client, seeded):
     for host in ("127.0.0.1:8765", "localhost", "[::1]:8765"):
         assert client.get(WEEK, headers={"Host": host}).status_code == 200, host
     rebound = client.get(WEEK, headers={"Host": "evil.example:8765"})
-    assert rebound.status_code == 400 and "unexpected Host" in text_of(rebound)
+    assert rebound.status_code == 400 and "不接受的主机名" in text_of(rebound)
     assert "crawl-status" not in text_of(rebound)  # nothing about the crawl on a refused Host
 
 

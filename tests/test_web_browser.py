@@ -120,7 +120,7 @@ def test_pick_two_reorder_build_and_download_the_docx(site, page, shots, db):
     page.goto(f"{base}/week/2025-09-05")
     assert page.locator("li.cand").count() == 3
     assert page.locator("li.cand").first.locator("mark").count() > 0  # matched terms highlighted
-    assert page.locator("#crawl-status.bad .src.nothing").inner_text() == "xinhua 0/0 无结果"
+    assert page.locator("#crawl-status.bad .src.nothing").inner_text() == "新华网 0/0 无结果"
     assert page.locator(".src.nothing").evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(180, 35, 24)"
     page.screenshot(path=shots / "1-week.png", full_page=True)
 
@@ -259,3 +259,367 @@ def test_without_chromium_the_browser_tests_skip_except_on_ci(monkeypatch, tmp_p
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="is absent"):
         module._need_browser()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# issue 21: what the analyst sees is what gets published
+
+
+def _seen(page) -> tuple[list[str], list[str], list[str]]:
+    """(the panel's ids in order, the ticked boxes' ids sorted, the ids the form would post in order)."""
+    panel = page.locator("#selection li").evaluate_all("els => els.map(e => e.dataset.id)")
+    ticks = page.locator("input.pick[type=checkbox]:checked").evaluate_all("els => els.map(e => e.value)")
+    posted = page.locator("#issue-form").evaluate("f => new FormData(f).getAll('pick')")
+    return panel, sorted(ticks), posted
+
+
+def _agree(page, ids: list[int]) -> None:
+    expected = [str(i) for i in ids]
+    assert _seen(page) == (expected, sorted(expected), expected)
+
+
+def test_panel_ticks_and_post_agree_after_back_forward_and_reload(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    page.locator(f'input.pick[value="{ids["a"]}"]').check()
+    page.locator(f'input.pick[value="{ids["b"]}"]').check()
+    page.fill("#number", "640")
+    _agree(page, [ids["a"], ids["b"]])
+    page.click(f'li.cand[data-id="{ids["c"]}"] h2 a')  # open an article, then Back
+    page.wait_for_url("**/article/*")
+    page.go_back()
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["a"], ids["b"]])
+    assert page.locator("#dirty").is_visible() and page.locator("#number").input_value() == "640"
+    assert page.locator(f'li.cand[data-id="{ids["b"]}"] .pos').inner_text() == "第 2 篇"
+    page.go_forward()
+    page.wait_for_url("**/article/*")
+    page.go_back()
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["a"], ids["b"]])
+    # the reverse: untick, leave, come back, and what is posted is what is shown
+    page.locator(f'input.pick[value="{ids["a"]}"]').uncheck()
+    page.click(f'li.cand[data-id="{ids["c"]}"] h2 a')
+    page.wait_for_url("**/article/*")
+    page.go_back()
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["b"]])
+    page.reload()
+    _agree(page, [ids["b"]])
+    # a page restored from the back/forward cache takes the selection from the cookie, which another tab of
+    # the same week may have changed meanwhile
+    page.evaluate(f"document.cookie = 'hiwatch_draft_20250905=640:{ids['c']}-{ids['b']}; path=/'")
+    page.evaluate("window.dispatchEvent(new PageTransitionEvent('pageshow', {persisted: true}))")
+    _agree(page, [ids["c"], ids["b"]])
+    assert page.locator(f'li.cand[data-id="{ids["c"]}"] .pos').inner_text() == "第 1 篇"
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    _agree(page, [ids["c"], ids["b"]])
+    assert not page.locator("#dirty").is_visible()
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert digest.number == 640 and [i.article_id for i in digest.items] == [ids["c"], ids["b"]]
+
+
+def test_filters_and_week_changes_keep_unsaved_picks(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    page.locator(f'input.pick[value="{ids["c"]}"]').check()
+    page.locator(f'input.pick[value="{ids["a2"]}"]').check()  # the 新华网 copy of story A
+    page.fill("#number", "640")
+    page.select_option('#filters select[name="site"]', "光明日报")
+    page.click('#filters button[type="submit"]')
+    page.wait_for_url("**/week/2025-09-05?site=*")
+    expect(page.locator("li.cand")).to_have_count(1)
+    assert page.locator("#selection li .sel-title").all_inner_texts() == [
+        "<script>alert('x')</script>远程医疗平台上线 电子病历共享", "北京：医检互认让电子病历跨院调阅"]
+    assert page.locator("#issue-form").evaluate("f => new FormData(f).getAll('pick')") == [
+        str(ids["c"]), str(ids["a2"])]
+    assert page.locator("#dirty").is_visible()
+    page.click("#prev-week")
+    page.wait_for_url("**/week/2025-08-29")
+    assert page.locator("#selection li").count() == 0  # another week, another issue
+    page.click("#next-week")
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["c"], ids["a2"]])
+    assert page.locator("#number").input_value() == "640"
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert [i.article_id for i in digest.items] == [ids["c"], ids["a2"]]
+
+
+def test_clear_and_confirm_before_overwriting_a_saved_issue(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    for key in ("a", "b"):
+        page.locator(f'input.pick[value="{ids[key]}"]').check()
+    page.fill("#number", "640")
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    page.click("#clear-selection")  # one click, not one ✕ per pick
+    _agree(page, [])
+    assert page.locator("#dirty").is_visible()
+    page.locator(f'input.pick[value="{ids["c"]}"]').check()
+    page.click("#save-issue")
+    dialog = page.locator("#confirm-overwrite")
+    expect(dialog).to_be_visible()
+    assert dialog.locator("h2").inner_text() == "覆盖已保存的第 640 期？"
+    assert dialog.locator("li").all_inner_texts() == [
+        "新增：<script>alert('x')</script>远程医疗平台上线 电子病历共享", f"移出：{TITLE_A}", f"移出：{TITLE_B}"]
+    page.screenshot(path=shots / "confirm-overwrite.png")
+    page.click("#overwrite-cancel")
+    expect(dialog).to_be_hidden()
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert [i.article_id for i in digest.items] == [ids["a"], ids["b"]]
+    page.click("#save-issue")
+    page.click("#overwrite-confirm")
+    page.wait_for_selector(".flash.ok")
+    _agree(page, [ids["c"]])
+    with db.session() as session:
+        digest = session.scalars(select(Digest).where(Digest.friday == FRIDAY)).one()
+        assert [i.article_id for i in digest.items] == [ids["c"]]
+
+
+def test_archive_lists_every_issue_and_opens_it(site, page, shots, db, db_url, tmp_path):
+    from click.testing import CliRunner
+
+    from crawler.cli import main as hiwatch
+
+    base, ids = site
+    result = CliRunner().invoke(hiwatch, ["digest", "build", "--week", "2025-08-29", "--db", db_url, "-o",
+                                          str(tmp_path), "--number", "640", "--pick", str(ids["old"]), "--only"])
+    assert result.exit_code == 0, result.output
+    page.goto(f"{base}/week/2025-09-05")
+    for key in ("a", "b"):
+        page.locator(f'input.pick[value="{ids[key]}"]').check()
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    page.click("#nav-archive")
+    page.wait_for_url("**/issues")
+    rows = page.locator("#archive tbody tr")
+    assert rows.count() == 2
+    assert [r.split("\t") for r in rows.evaluate_all("els => els.map(e => e.innerText)")] == [
+        ["第 641 期 （第六四一）", "2025-08-30 – 09-05", "2", rows.nth(0).locator("td").nth(3).inner_text(), "审阅页面",
+         "DOCX Markdown HTML"],
+        ["第 640 期 （第六四零）", "2025-08-23 – 08-29", "1", rows.nth(1).locator("td").nth(3).inner_text(), "命令行",
+         "DOCX Markdown HTML"]]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", rows.nth(1).locator("td").nth(3).inner_text())
+    page.screenshot(path=shots / "archive.png")
+    with page.expect_download() as info:
+        rows.nth(1).locator("a", has_text="DOCX").click()
+    assert info.value.suggested_filename == "周报-640-20250829.docx"
+    rows.nth(1).locator("a.open-issue").click()  # last week's issue, as published, one click away
+    page.wait_for_url("**/week/2025-08-29/issue.html")
+    assert page.locator("h3").all_inner_texts() == ["1. 上周：医保电子凭证全面推广 智慧医院建设提速"]
+    page.go_back()
+    page.locator("#archive a.open-week").first.click()
+    page.wait_for_url("**/week/2025-09-05")
+    _agree(page, [ids["a"], ids["b"]])
+
+
+ALLOWED_LATIN = {"hiwatch", "DOCX", "Markdown", "HTML", "HTTP"}
+LATIN_WORDS = """() => {
+  const copy = document.body.cloneNode(true);
+  copy.querySelectorAll("code, kbd, iframe, script").forEach(e => e.remove());  // identifiers, key names
+  const attrs = Array.from(document.querySelectorAll("[title], [placeholder], [aria-label]"))
+    .flatMap(e => [e.getAttribute("title"), e.getAttribute("placeholder"), e.getAttribute("aria-label")]);
+  return [document.title, copy.innerText].concat(attrs).filter(Boolean).join("\\n");
+}"""
+
+
+def _english(page) -> list[str]:
+    """Latin words the analyst reads on this page (text, tooltips, placeholders), but URLs, <code>, <kbd>, names."""
+    text = re.sub(r"https?://\S+", " ", page.evaluate(LATIN_WORDS))
+    text = re.sub(r"<script>alert\('\w+'\)</script>|</?b>", " ", text)  # the seeded articles' own text
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED_LATIN]
+
+
+def test_one_language_chinese_everywhere(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    assert page.locator("#crawl-status .src").all_inner_texts() == ["人民网 12/40", "新华网 0/0 无结果"]
+    assert page.locator(f'li.cand[data-id="{ids["a"]}"] .score').get_attribute("title").startswith("相关度")
+    page.locator(f'input.pick[value="{ids["a"]}"]').check()
+    page.fill("#number", "640")
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    assert page.locator(".flash.ok").inner_text() == "已保存第 640 期 （第六四零），共 1 篇"
+    assert _english(page) == []
+    page.click(f'li.cand[data-id="{ids["b"]}"] h2 a')
+    page.fill('#exclude-form input[name="reason"]', "与卫生信息化无关")
+    page.click('#exclude-form button[type="submit"]')
+    assert page.locator(".flash.ok").inner_text() == f"#{ids['b']} 已标记为错误并排除：与卫生信息化无关"
+    assert page.locator("#explain").inner_text().startswith("得分 ")
+    assert _english(page) == []
+    page.goto(f"{base}/issues")
+    assert _english(page) == []
+    # error pages
+    page.goto(f"{base}/article/99999")
+    assert page.locator("h1").inner_text() == "找不到（404）" and _english(page) == []
+    page.goto(f"{base}/week/2025-09-05/issue.pdf")
+    assert "没有这种格式的周报文件" in page.locator("#error-message").inner_text() and _english(page) == []
+    page.click("#error-back")  # back to the week the failed address was about
+    page.wait_for_url("**/week/2025-09-05")
+    # an empty preview comes back to its week and says why
+    page.click("#clear-selection")
+    with page.context.expect_page() as opened:
+        page.click("#preview-unsaved")
+    preview = opened.value
+    preview.wait_for_load_state()
+    assert preview.url.endswith("/week/2025-09-05")
+    assert preview.locator(".flash.error").inner_text() == "没有可预览的内容：请先选入至少一篇文章"
+    assert _english(preview) == []
+    preview.close()
+    # a failed save says why in Chinese
+    page.goto(f"{base}/week/2025-08-29")
+    page.locator(f'input.pick[value="{ids["old"]}"]').check()
+    page.fill("#number", "700")
+    page.click("#save-issue")
+    page.wait_for_selector("#saved")
+    page.click("#next-week")
+    page.locator(f'input.pick[value="{ids["c"]}"]').check()
+    page.fill("#number", "700")
+    page.click("#save-issue")
+    page.click("#overwrite-confirm")
+    page.wait_for_selector(".flash.error")
+    assert page.locator(".flash.error").inner_text() == "期号 700 已被 2025-08-29 那一期使用，请换一个期号"
+    page.goto(f"{base}/add")
+    page.fill('#add-form input[name="url"]', "http://127.0.0.1:9/nothing-listens-here.html")
+    page.click('#add-form button[type="submit"]')
+    assert page.locator("#add-error").inner_text() == (
+        "添加失败：http://127.0.0.1:9/nothing-listens-here.html：无法连接（连接被拒绝）")
+    assert _english(page) == []
+
+
+def test_marks_only_the_terms_that_carried_the_score_and_say_why(site, page, shots):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    card = page.locator(f'li.cand[data-id="{ids["a"]}"]')
+    assert set(card.locator("mark").all_inner_texts()) == {"医检互认", "电子病历", "影像云"}
+    marked = set(page.locator("li.cand mark").all_inner_texts())
+    assert marked and not marked & {"医院", "患者", "医生", "系统", "数据", "平台", "卫生健康委"}  # generic words
+    assert card.locator(".reason").inner_text() == (
+        "50.2 分，达到阈值：主要因为 医检互认（标题、正文 2 次），电子病历（标题、正文 1 次），影像云（正文 1 次）；"
+        "卫生健康 53 × 信息化 47.5")
+    assert "医院" in card.locator(".terms").inner_text()  # the other matched terms are listed, not marked
+    assert card.locator(".score").get_attribute("title").startswith("相关度得分 50.2 分，达到阈值")
+    page.click(f'li.cand[data-id="{ids["a"]}"] h2 a')
+    assert set(page.locator("#article-body mark").all_inner_texts()) == {"医检互认", "电子病历", "影像云"}
+    assert page.locator("#reason").inner_text().startswith("50.2 分，达到阈值：主要因为 医检互认")
+
+
+def test_the_front_page_opens_the_latest_week_with_candidates_or_a_draft(site, page, shots):
+    base, ids = site
+    page.goto(f"{base}/")
+    page.wait_for_url("**/week/2025-09-05")  # not today's still empty week
+    assert page.locator(".flash.info").inner_text() == "已打开 2025-08-30 – 2025-09-05：最近有候选文章的一周"
+    assert page.locator("li.cand").count() == 3
+    page.click("#next-week")
+    page.wait_for_url("**/week/2025-09-12")
+    page.fill("#number", "641")  # an unsaved change in a later week
+    expect(page.locator("#dirty")).to_be_visible()
+    page.click("header .brand")
+    page.wait_for_url("**/week/2025-09-12")
+    assert page.locator(".flash.info").inner_text() == "已打开 2025-09-06 – 2025-09-12：这一周有未保存的选择"
+    assert page.locator("#number").input_value() == "641"
+
+
+def _inside(page, selector: str) -> bool:
+    """The element is entirely within the visible part of the window."""
+    box = page.locator(selector).bounding_box()
+    size = page.viewport_size
+    return bool(box) and box["y"] >= 0 and box["x"] >= 0 and box["y"] + box["height"] <= size["height"] + 0.5 \
+        and box["x"] + box["width"] <= size["width"] + 0.5
+
+
+SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
+    'main input:not([type=hidden]), main button, main select, header button'))
+  .filter(e => e.offsetParent !== null)
+  .map(e => [e.id || e.className || e.name || e.tagName, e.getBoundingClientRect()])
+  .filter(([, r]) => r.width < 24 || r.height < 24)
+  .map(([name, r]) => `${name} ${Math.round(r.width)}x${Math.round(r.height)}`)"""
+
+
+def test_phone_and_long_issue_keep_the_panel_actions_in_reach(site, browser, shots):
+    base, ids = site
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", has_touch=True)
+    try:
+        tab = phone.new_page()
+        tab.goto(f"{base}/week/2025-09-05")
+        assert tab.evaluate(SMALL_TARGETS) == []  # every box and button at least 24 px
+        assert tab.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+        for key in ("a", "b", "c"):
+            box = tab.locator(f'input.pick[value="{ids[key]}"]')
+            box.scroll_into_view_if_needed()
+            box.tap()
+        assert tab.locator("#sel-count").inner_text() == "3 篇"
+        tab.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        for selector in ("#save-issue", "#preview-unsaved", "#clear-selection", "#dirty", "#panel-toggle"):
+            assert _inside(tab, selector), selector
+        tab.evaluate("window.scrollTo(0, 0)")
+        tab.screenshot(path=shots / "phone.png")
+        tab.tap("#panel-toggle")  # the drawer opens over the list, its actions still in sight
+        expect(tab.locator("#selection")).to_be_visible()
+        assert tab.locator("#selection li").count() == 3 and _inside(tab, "#save-issue")
+        tab.fill("#number", "640")
+        assert tab.evaluate(SMALL_TARGETS) == []
+        tab.screenshot(path=shots / "phone-panel.png")
+        tab.tap("#save-issue")
+        tab.wait_for_selector("#saved", state="attached")
+        assert tab.locator(".flash.ok").inner_text().startswith("已保存第 640 期")
+    finally:
+        phone.close()
+    # a long issue on a low window: the panel scrolls, its buttons stay on screen
+    low = browser.new_context(viewport={"width": 1366, "height": 480}, locale="zh-CN")
+    try:
+        tab = low.new_page()
+        tab.goto(f"{base}/week/2025-09-05?all=1")
+        tab.locator(f'input.pick[value="{ids["d"]}"]').check()
+        assert tab.locator("#selection li").count() == 4
+        assert tab.locator("#panel-more").evaluate("e => e.scrollHeight > e.clientHeight")  # the list scrolls
+        bottom = tab.locator(".add-mini").evaluate("e => e.getBoundingClientRect().bottom + window.scrollY") - 480
+        for y in (0, 200, 400, bottom):  # anywhere along the candidates
+            tab.evaluate(f"window.scrollTo(0, {y})")
+            assert _inside(tab, "#save-issue") and _inside(tab, "#preview-unsaved"), y
+        tab.locator("#panel-more").evaluate("e => e.scrollTo(0, e.scrollHeight)")
+        assert _inside(tab, "#save-issue")
+    finally:
+        low.close()
+
+
+def test_the_keyboard_does_the_friday_job(site, page, shots, db):
+    base, ids = site
+    page.goto(f"{base}/week/2025-09-05")
+    order = page.locator("li.cand").evaluate_all("els => els.map(e => e.dataset.id)")
+    page.keyboard.press("?")
+    help_box = page.locator("#kbd-help")
+    expect(help_box).to_be_visible()
+    assert "选入或移出当前这篇" in help_box.inner_text()
+    page.screenshot(path=shots / "keys.png")
+    page.keyboard.press("?")
+    expect(help_box).to_be_hidden()
+    page.keyboard.press("j")
+    assert page.locator("li.cand.current").get_attribute("data-id") == order[0]
+    page.keyboard.press("x")  # pick the first
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    assert page.locator("li.cand.current").get_attribute("data-id") == order[2]
+    page.keyboard.press("x")  # and the third
+    page.keyboard.press("k")
+    assert page.locator("li.cand.current").get_attribute("data-id") == order[1]
+    _agree(page, [int(order[0]), int(order[2])])
+    page.keyboard.press("k")
+    page.keyboard.press("x")  # x again takes it out
+    _agree(page, [int(order[2])])
+    page.fill("#number", "640")  # typing in a field is not a command
+    page.keyboard.press("x")
+    page.keyboard.press("j")
+    assert page.locator("#number").input_value() == "640"
+    _agree(page, [int(order[2])])
+    page.locator("#number").blur()
+    page.keyboard.press("j")
+    page.keyboard.press("o")  # open the current article
+    page.wait_for_url(f"**/article/{order[1]}")

@@ -203,6 +203,9 @@ class Digest(Base):
     organisation: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(20), default="draft")  # draft|published
     built_at: Mapped[datetime | None]
+    # cli|page: who last built it. Every build updates the row, so anything that does not say otherwise (the
+    # CLI's build_issue) records `cli`; the review page sets `page` after building (revision 0006)
+    built_by: Mapped[str | None] = mapped_column(String(10), default="cli", onupdate="cli")
     created_at: Mapped[datetime]
 
     items: Mapped[list["DigestItem"]] = relationship(

@@ -16,18 +16,18 @@ from urllib.parse import quote
 import click
 from flask import Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.http import dump_options_header  # RFC 6266 filename* for the Chinese file name
 
 from crawler.db import DatabaseError, connect
-from crawler.db.models import Article, Digest
+from crawler.db.models import Article, Digest, DigestItem
 from crawler.db.cluster import as_utc
 from crawler.digest.build import (DigestBuildError, build_issue, issue_from_digest, next_number, output_stem,
                                   write_outputs)
 from crawler.digest.candidates import Candidate, candidates
 from crawler.digest.render import render_html
-from crawler.web import security
+from crawler.web import drafts, security, wording
 from crawler.window import SHANGHAI, Window, latest_friday, today_shanghai
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +38,7 @@ PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 's
 OPENING_CHARS = 160
 MIN_TOKEN_LENGTH = 8
 EXIT_DATABASE = 3
+BUILT_BY = {"cli": "命令行", "page": "审阅页面"}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -74,6 +75,8 @@ def create_app(database_url: str | None = None, token: str | None = None, *, sou
     app.jinja_env.filters["opening"] = opening
     app.jinja_env.filters["shanghai_iso"] = lambda text: shanghai_time(datetime.fromisoformat(text)) if text else "—"
     app.jinja_env.globals["token_required"] = bool(token)
+    app.jinja_env.globals["words"] = wording
+    app.jinja_env.globals["site_labels"] = {s.name: s.label for s in app.extensions["hiwatch"]["sources"].sources}
     security.install(app)
     _routes(app)
 
@@ -86,10 +89,32 @@ def create_app(database_url: str | None = None, token: str | None = None, *, sou
     @app.errorhandler(400)
     @app.errorhandler(401)
     @app.errorhandler(404)
+    @app.errorhandler(405)
+    @app.errorhandler(413)
     def _error(exc):
-        return render_template("error.html", code=exc.code, message=exc.description), exc.code
+        message = exc.description if _has_chinese(exc.description) else ERRORS.get(exc.code, "请求有误")
+        back = _week_of(request.view_args) if request.view_args else None
+        return render_template("error.html", code=exc.code, title=ERROR_TITLES.get(exc.code, "出错了"),
+                               message=message, back=back), exc.code
 
     return app
+
+
+ERROR_TITLES = {400: "请求有误", 401: "需要登录", 404: "找不到", 405: "不支持的操作", 413: "提交的内容太大"}
+ERRORS = {404: "没有这个页面", 405: "这个地址不接受这种请求", 413: "提交的内容超过 1 MB"}
+
+
+def _has_chinese(text: str | None) -> bool:
+    return bool(text) and re.search(r"[\u4e00-\u9fff]", text) is not None
+
+
+def _week_of(view_args: dict) -> str | None:
+    """The week an error page goes back to: the Friday in the failed URL, if it is one."""
+    try:
+        day = date.fromisoformat(view_args.get("friday", ""))
+    except (TypeError, ValueError):
+        return None
+    return week_friday(day).isoformat()
 
 
 def _ctx(app: Flask) -> dict:
@@ -142,7 +167,7 @@ def _parse_friday(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        abort(404, description=f"not a date (YYYY-MM-DD): {text!r}")
+        abort(404, description=f"不是日期（应为 年-月-日，如 2025-09-05）：{text}")
 
 
 def _ids(values) -> list[int]:
@@ -160,18 +185,19 @@ def crawl_status(app: Flask) -> dict:
     from crawler.run.report import runs_data, status_data
 
     database, sources = _ctx(app)["database"], _ctx(app)["sources"]
+    labels = {source.name: source.label for source in sources.sources}
     try:
         data = status_data(database, sources)
         runs = [r for r in runs_data(database, 10) if r["kind"] == "crawl"]
     except Exception as exc:  # noqa: BLE001  (the status line must never take the page down)
-        return {"error": f"crawl status unavailable: {exc}"}
+        return {"error": f"无法读取抓取状态：{exc}"}
     last = runs[0] if runs else None
     rows = []
     if last:
         for name, counts in sorted(last["sources"].items()):
             nothing = counts.get("links_found", 0) == 0 or name in data["silent_sources"]
-            rows.append({"name": name, "links": counts.get("links_found", 0), "stored": counts.get("stored", 0),
-                         "errors": counts.get("errors", 0) + counts.get("blocked", 0), "nothing": nothing})
+            rows.append({"name": name, "label": labels.get(name, name), "links": counts.get("links_found", 0),
+                         "stored": counts.get("stored", 0), "errors": counts.get("errors", 0) + counts.get("blocked", 0), "nothing": nothing})
     return {"last": last, "sources": rows, "silent": data["silent_sources"], "last_success": data["last_success"],
             "bad": bool(last) and (last["status"] == "failed" or any(r["nothing"] for r in rows)),
             "failures": len(last["failures"]) if last else 0}
@@ -186,6 +212,8 @@ def build_ordered(app: Flask, session: Session, friday: date, ordered: list[int]
     --pick … --only` stores it; return (BuildResult, Issue)."""
     ctx = _ctx(app)
     result = build_issue(session, friday, ctx["settings"], ctx["lexicon"], number=number, picks=ordered, only=True)
+    session.get(Digest, result.digest_id).built_by = "page"
+    session.flush()
     return result, result.issue
 
 
@@ -200,12 +228,54 @@ def _number_from_form() -> int | None:
     if not text:
         return None
     if not text.isdigit() or int(text) < 1:
-        raise DigestBuildError(f"期号必须是正整数 (the issue number must be a positive whole number): {text!r}")
+        raise DigestBuildError(f"期号必须是正整数：{text}")
     return int(text)
 
 
 def _stored_digest(session: Session, friday: date) -> Digest | None:
     return session.scalars(select(Digest).where(Digest.friday == friday)).first()
+
+
+def _panel_state(friday: date, saved: drafts.Selection, state: drafts.Selection, digest: Digest | None,
+                 items: list[dict]) -> dict:
+    """What the panel's script starts from: its cookie, the stored and the current selection (the draft less any
+    article that no longer exists), the titles it may show."""
+    return {"cookie": drafts.cookie_name(friday), "saved": saved.to_json(), "current": state.to_json(),
+            "stored": digest is not None,
+            "known": {str(it["article_id"]): {"title": it["title"], "source": it["source_name"]} for it in items}}
+
+
+def _latest_candidate_week(session: Session, current: date, threshold: float) -> date | None:
+    """The Friday of the latest week, up to `current`'s, with an article at or above the threshold."""
+    latest = session.scalar(select(func.max(Article.published_at)).where(
+        Article.status == "ok", Article.relevance >= threshold, Article.published_at < Window.week(current).end))
+    return week_friday(as_utc(latest).astimezone(SHANGHAI).date()) if latest else None
+
+
+def _panel_items(session: Session, digest: Digest | None, ids) -> list[dict]:
+    """The selection panel's rows for `ids`: the stored item's title where the issue has it, else the article's."""
+    stored = {it.article_id: it for it in (digest.items if digest else []) if it.article_id is not None}
+    rows = []
+    for article_id in ids:
+        row = stored.get(article_id) or session.get(Article, article_id)
+        if row is not None:
+            rows.append({"article_id": article_id, "title": row.title, "source_name": row.source_name})
+    return rows
+
+
+def _unconfirmed_overwrite(session: Session, friday: date, ordered: list[int], number: int | None) -> str | None:
+    """Why saving over the stored issue of `friday` is refused (it would change it and was not confirmed)."""
+    digest = _stored_digest(session, friday)
+    if digest is None or request.form.get("overwrite") == "1":
+        return None
+    saved = drafts.Selection(str(digest.number), tuple(it.article_id for it in digest.items))
+    new = drafts.Selection(str(number if number is not None else digest.number), tuple(ordered))
+    titles = {it.article_id: it.title for it in digest.items}
+    titles.update({a.id: a.title for a in session.scalars(select(Article).where(Article.id.in_(ordered)))})
+    changed = drafts.changes(saved, new, titles)
+    if not changed:
+        return None
+    return f"第 {digest.number} 期已保存，未覆盖：覆盖前请确认这些更改 —— {'；'.join(changed)}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -218,7 +288,24 @@ def _routes(app: Flask) -> None:
 
     @app.route("/")
     def index():
-        return redirect(url_for("week", friday=latest_friday(today_shanghai()).isoformat()))
+        """The latest week with candidates or with an unsaved selection (not past this week), saying which."""
+        current = latest_friday(today_shanghai())
+        with database.session() as session:
+            found = _latest_candidate_week(session, current, ctx["lexicon"].threshold)
+        draft = next((d for d in drafts.fridays(request.cookies) if d <= current), None)
+        chosen = max([d for d in (found, draft) if d is not None], default=current)
+        window = Window.week(chosen)
+        span = f"{window.first:%Y-%m-%d} – {window.last:%Y-%m-%d}"
+        if chosen == draft and chosen == found:
+            note = f"已打开 {span}：最近有候选文章、也有未保存的选择的一周"
+        elif chosen == draft:
+            note = f"已打开 {span}：这一周有未保存的选择"
+        elif chosen == found:
+            note = f"已打开 {span}：最近有候选文章的一周" + ("（即本周）" if chosen == current else "")
+        else:
+            note = f"已打开本周 {span}：还没有任何候选文章"
+        flash(note, "info")
+        return redirect(url_for("week", friday=chosen.isoformat()))
 
     @app.route("/favicon.ico")
     def favicon():
@@ -230,7 +317,7 @@ def _routes(app: Flask) -> None:
         try:
             day = date.fromisoformat(text)
         except ValueError:
-            flash(f"不是日期 (not a date, YYYY-MM-DD): {text!r}", "error")
+            flash(f"不是日期（应为 年-月-日，如 2025-09-05）：{text}", "error")
             return redirect(url_for("index"))
         return redirect(url_for("week", friday=week_friday(day).isoformat()))
 
@@ -255,22 +342,27 @@ def _routes(app: Flask) -> None:
                 shown = [c for c in shown if any(needle in (a.title or "").lower() or needle in (a.body or "").lower()
                                                  for a in [c.article] + c.also)]
             digest = _stored_digest(session, day)
-            items = [{"article_id": it.article_id, "title": it.title, "source_name": it.source_name,
-                      "position": it.position} for it in (digest.items if digest else [])]
-            picked = {it["article_id"] for it in items}
-            shown_ids = {a.id for c in shown for a in [c.article] + c.also}
             try:
                 suggested = digest.number if digest else next_number(session, day)
             except DigestBuildError:
                 suggested = None
-            rows = [_row(c, picked) for c in shown]
+            saved = drafts.Selection(str(suggested or ""), tuple(
+                it.article_id for it in (digest.items if digest else []) if it.article_id is not None))
+            draft = drafts.read(request.cookies, day)
+            state = draft if draft is not None else saved
+            items = _panel_items(session, digest, state.ids)
+            state = drafts.Selection(state.number, tuple(it["article_id"] for it in items))
+            picked = set(state.ids)
+            rows = [_row(c, picked, ctx["lexicon"]) for c in shown]
             excluded = list(session.scalars(select(Article).where(
                 Article.published_at >= window.start, Article.published_at < window.end,
                 Article.status == "excluded").order_by(Article.published_at)))
             return render_template(
                 "week.html", window=window, friday=day, rows=rows, total=len(found), relevant_count=relevant_count,
                 sites=sites, site=site, q=text, show_all=show_all, digest=digest, items=items,
-                shown_ids=shown_ids, number=suggested, excluded=excluded, threshold=ctx["lexicon"].threshold,
+                number=state.number, suggested=suggested, excluded=excluded, saved_count=len(saved.ids),
+                dirty=state != saved, panel_state=_panel_state(day, saved, state, digest, items),
+                threshold=ctx["lexicon"].threshold,
                 prev_friday=(day - timedelta(days=7)).isoformat(), next_friday=(day + timedelta(days=7)).isoformat(),
                 this_friday=latest_friday(today_shanghai()).isoformat(),
                 settings=ctx["settings"])
@@ -279,30 +371,38 @@ def _routes(app: Flask) -> None:
     def save_issue(friday: str):
         day = _parse_friday(friday)
         if day.weekday() != 4:
-            abort(404, description=f"{day} is not a Friday")
+            abort(404, description=f"{day} 不是星期五：每期以星期五为准")
         back = url_for("week", friday=day.isoformat())
         ordered = _selection_from_form()
         if not ordered:
-            flash("请至少选入一篇文章 (pick at least one article)", "error")
+            flash("请至少选入一篇文章", "error")
             return redirect(back)
         try:
             number = _number_from_form()
             with database.session() as session:
+                refused = _unconfirmed_overwrite(session, day, ordered, number)
+                if refused:
+                    flash(refused, "error")
+                    return redirect(back)
                 _, issue = build_ordered(app, session, day, ordered, number)
         except DigestBuildError as exc:
-            flash(str(exc), "error")
+            flash(wording.chinese(str(exc)), "error")
             return redirect(back)
-        flash(f"已保存第 {issue.number} 期 {ctx['settings'].number_text(issue.number)}，共 {len(issue.items)} 篇 "
-              f"(saved issue {issue.number}: {len(issue.items)} articles)", "ok")
-        return redirect(back + "#issue")
+        flash(f"已保存第 {issue.number} 期 {ctx['settings'].number_text(issue.number)}，共 {len(issue.items)} 篇", "ok")
+        response = redirect(back + "#issue")
+        response.delete_cookie(drafts.cookie_name(day), path="/", samesite="Lax")
+        return response
 
     @app.route("/week/<friday>/preview", methods=["POST"])
     def preview_unsaved(friday: str):
         """The issue as it would be published with this selection, built in a transaction that is rolled back."""
         day = _parse_friday(friday)
+        if day.weekday() != 4:
+            abort(404, description=f"{day} 不是星期五：每期以星期五为准")
         ordered = _selection_from_form()
-        if day.weekday() != 4 or not ordered:
-            abort(400, description="pick at least one article of a Friday's week to preview")
+        if not ordered:  # back to the week it came from, which says why
+            flash("没有可预览的内容：请先选入至少一篇文章", "error")
+            return redirect(url_for("week", friday=day.isoformat()))
         try:
             number = _number_from_form()
             with database.sessions() as session:
@@ -313,7 +413,7 @@ def _routes(app: Flask) -> None:
                 finally:
                     session.rollback()
         except DigestBuildError as exc:
-            abort(400, description=str(exc))
+            abort(400, description=wording.chinese(str(exc)))
         response = Response(page, mimetype="text/html")
         response.headers["Content-Security-Policy"] = PREVIEW_CSP
         return response
@@ -323,11 +423,11 @@ def _routes(app: Flask) -> None:
         """The stored issue of the week, rendered by crawler.digest (HTML inline; ?download=1 as an attachment)."""
         day = _parse_friday(friday)
         if fmt not in FORMATS:
-            abort(404, description=f"unknown format {fmt!r} (docx, md, html)")
+            abort(404, description="没有这种格式的周报文件：可下载 DOCX、Markdown 或 HTML")
         with database.session() as session:
             digest = _stored_digest(session, day)
             if digest is None:
-                abort(404, description=f"no issue is stored for {day}: pick articles and save first")
+                abort(404, description=f"{day} 这一周还没有保存的周报：请先选入文章并保存")
             issue = issue_from_digest(digest)
         with tempfile.TemporaryDirectory(prefix="hiwatch-web-") as tmp:
             path = write_outputs(issue, ctx["settings"], tmp, [fmt])[0]
@@ -344,6 +444,19 @@ def _routes(app: Flask) -> None:
             response.headers["Content-Security-Policy"] = PREVIEW_CSP
         return response
 
+    @app.route("/issues")
+    def archive():
+        """Every stored issue, latest first: number, week, items, when and how it was built, its files."""
+        with database.session() as session:
+            counts = {digest_id: n for digest_id, n in session.execute(
+                select(DigestItem.digest_id, func.count()).group_by(DigestItem.digest_id))}
+            issues = [{"number": d.number, "friday": d.friday, "first": d.window_start, "last": d.window_end,
+                       "items": counts.get(d.id, 0), "built_at": d.built_at,
+                       "built_by": BUILT_BY.get(d.built_by or "", "未记录"),
+                       "number_text": ctx["settings"].number_text(d.number)}
+                      for d in session.scalars(select(Digest).order_by(Digest.friday.desc()))]
+        return render_template("archive.html", issues=issues)
+
     @app.route("/article/<int:article_id>")
     def article(article_id: int):
         from crawler.analyse.relevance import score
@@ -351,7 +464,7 @@ def _routes(app: Flask) -> None:
         with database.session() as session:
             row = session.get(Article, article_id)
             if row is None:
-                abort(404, description=f"no article #{article_id}")
+                abort(404, description=f"没有编号为 #{article_id} 的文章")
             result = score(row.title, row.body, ctx["lexicon"])
             members = []
             if row.cluster_id is not None:
@@ -360,6 +473,8 @@ def _routes(app: Flask) -> None:
             day = as_utc(row.published_at).astimezone(SHANGHAI).date() if row.published_at else None
             has_raw = bool(row.pages)
             return render_template("article.html", a=row, result=result, members=members, has_raw=has_raw,
+                                   explanation=wording.explain(result), key=wording.key_terms(result),
+                                   reason=wording.reason(result),
                                    friday=week_friday(day).isoformat() if day else None,
                                    paragraphs=[p for p in (row.body or "").split("\n") if p.strip()])
 
@@ -369,7 +484,7 @@ def _routes(app: Flask) -> None:
         with database.session() as session:
             row = session.get(Article, article_id)
             if row is None or not row.pages:
-                abort(404, description=f"no stored page for article #{article_id}")
+                abort(404, description=f"文章 #{article_id} 没有保存的网页源码")
             page = row.pages[0]
             text = gzip.decompress(page.html_gz).decode(page.encoding or "utf-8", errors="replace")
         response = Response(text, mimetype="text/plain")
@@ -381,14 +496,14 @@ def _routes(app: Flask) -> None:
     def exclude(article_id: int):
         reason = (request.form.get("reason") or "").strip()
         if not reason:
-            flash("请写明原因 (give a reason for excluding the article)", "error")
+            flash("请写明排除的原因", "error")
             return redirect(url_for("article", article_id=article_id))
         with database.session() as session:
             row = session.get(Article, article_id)
             if row is None:
-                abort(404, description=f"no article #{article_id}")
+                abort(404, description=f"没有编号为 #{article_id} 的文章")
             row.status, row.excluded_reason = "excluded", reason[:2000]
-        flash(f"#{article_id} 已标记为错误并排除 (excluded): {reason}", "ok")
+        flash(f"#{article_id} 已标记为错误并排除：{reason}", "ok")
         return redirect(url_for("article", article_id=article_id))
 
     @app.route("/article/<int:article_id>/restore", methods=["POST"])
@@ -396,9 +511,9 @@ def _routes(app: Flask) -> None:
         with database.session() as session:
             row = session.get(Article, article_id)
             if row is None:
-                abort(404, description=f"no article #{article_id}")
+                abort(404, description=f"没有编号为 #{article_id} 的文章")
             row.status, row.excluded_reason = "ok", None
-        flash(f"#{article_id} 已恢复 (restored)", "ok")
+        flash(f"#{article_id} 已恢复为候选", "ok")
         return redirect(url_for("article", article_id=article_id))
 
     @app.route("/add", methods=["GET", "POST"])
@@ -410,26 +525,31 @@ def _routes(app: Flask) -> None:
         error = None
         if request.method == "POST":
             if not url:
-                error = "请填写网址 (give the article's URL)"
+                error = "请填写网址"
             else:
                 try:
                     added = add_url(database, ctx["sources"], url, source_name or None)
                 except AddError as exc:
-                    error = str(exc)
+                    error = wording.chinese(str(exc))
                 except Exception as exc:  # noqa: BLE001  (an unexpected failure is still an answer, not a 500)
-                    error = f"{url}: could not be added: {type(exc).__name__}: {exc}"
+                    error = f"{url}：无法添加（{type(exc).__name__}: {exc}）"
                 else:
-                    flash(f"{'已添加' if added.created else '已更新'} #{added.article_id} [{added.source_name}] "
-                          f"{added.title} ({'added' if added.created else 'updated'})", "ok")
+                    flash(f"{'已添加' if added.created else '已更新'} #{added.article_id}（{added.source_name}）"
+                          f"{added.title}", "ok")
                     return redirect(url_for("article", article_id=added.article_id))
         return render_template("add.html", url=url, source_name=source_name, error=error), (422 if error else 200)
 
 
-def _row(candidate: Candidate, picked: set[int]) -> dict:
+def _row(candidate: Candidate, picked: set[int], lexicon) -> dict:
+    """One candidate card: the story, which of its copies is picked (if any), its cluster key, the terms that
+    carried its score (the ones marked) and the score's reason in one line."""
+    from crawler.analyse.relevance import score
+
     members = [candidate.article] + candidate.also
     chosen = next((m.id for m in members if m.id in picked), None)
+    result = score(candidate.article.title, candidate.article.body, lexicon)
     return {"c": candidate, "a": candidate.article, "chosen": chosen, "cluster": candidate.article.cluster_id
-            or candidate.article.id}
+            or candidate.article.id, "key": wording.key_terms(result), "reason": wording.reason(result)}
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -83,20 +83,19 @@ def install(app: Flask) -> None:
     def _guard():
         token = app.config["HIWATCH_TOKEN"]
         if not token and not is_loopback(_host_name(request.host)):
-            abort(400, description=f"unexpected Host {request.host!r}: the review page answers only to "
-                                   "127.0.0.1, localhost or [::1]")
+            abort(400, description=f"不接受的主机名（unexpected Host）{request.host}：审阅页面只响应 "
+                                   "127.0.0.1、localhost 或 [::1]")
         by_header = bool(token) and check_token(app, _header_token())
         if token and not by_header and not logged_in(app) and request.endpoint not in OPEN_ENDPOINTS:
             if request.method == "GET":
                 return redirect(url_for("login", next=request.full_path.rstrip("?")))
-            abort(401, description="log in first (the access token is required)")
+            abort(401, description="请先登录（需要访问令牌）")
         g.authorized = not token or by_header or logged_in(app)
         if request.method == "POST" and not by_header:
             offered = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token") or ""
             expected = session.get(CSRF_FIELD) or ""
             if not expected or not hmac.compare_digest(offered.encode("utf-8"), expected.encode("utf-8")):
-                abort(400, description="the form's security token is missing or out of date: reload the page "
-                                       "and send it again")
+                abort(400, description="表单的安全令牌缺失或已过期：请刷新页面后重新提交")
         return None
 
     @app.after_request
@@ -127,7 +126,7 @@ def install(app: Flask) -> None:
                 log_in(app)
                 return redirect(target)
             time.sleep(FAILED_LOGIN_DELAY)  # guessing costs time
-            error = "访问令牌不正确 (wrong token)"
+            error = "访问令牌不正确"
         return render_template("login.html", next=target, error=error), (401 if error else 200)
 
     @app.route("/logout", methods=["POST"])
