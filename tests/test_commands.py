@@ -43,7 +43,7 @@ def test_add_stores_an_article_outside_the_window_and_reports_errors(tmp_path):
     old = article_url("0825", 3)  # before the window: the crawl never fetched it
     result = run_cli("add", old, "--replay", str(root), "--db", db_url, "--sources", str(sources))
     assert result.returncode == 0, result.stderr
-    assert "added #4 [人民网] 2025-08-25T00:00:00+00:00 智慧医疗惠及百姓第3篇" in result.stdout
+    assert "added #4 [人民网] 2025-08-25 08:00:00 +0800 智慧医疗惠及百姓第3篇" in result.stdout
     missing = run_cli("add", "http://health.people.com.cn/n1/2025/0901/c1-1.html", "--replay", str(root),
                       "--db", db_url, "--sources", str(sources))
     assert missing.returncode == 1 and "HTTP 404" in missing.stderr
