@@ -249,28 +249,42 @@ def test_fault(outcome, name):
 
 # ------------------------------------------------------------------------------------------------ the database goes away
 
-@contextlib.contextmanager
-def _scratch_pg():
-    """A private throwaway PostgreSQL server (tests/pgserver.py) with an empty migrated database: the tests below
-    stop and start that server, never the machine's own cluster."""
+@pytest.fixture(scope="module")
+def pg_server():
+    """A private throwaway PostgreSQL server (tests/pgserver.py) for this module: the tests below stop and start
+    it, never the machine's own cluster. One server, one fresh database per test."""
     why = pgserver.unavailable()
     if why:
         if os.environ.get("CI") == "true":
             pytest.fail(why)
         pytest.skip(why)
     with pgserver.ScratchPostgres() as server:
-        url = server.url.rsplit("/", 1)[0] + "/hiwatch_fault"
-        admin = create_engine(server.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        with admin.connect() as conn:
-            conn.execute(text('CREATE DATABASE "hiwatch_fault"'))
-        admin.dispose()
-        connect(url).dispose()
+        yield server
+
+
+@contextlib.contextmanager
+def _scratch_pg(server: pgserver.ScratchPostgres):
+    """An empty migrated database on `server`, dropped afterwards (the server is started again if it is down)."""
+    name = f"hiwatch_fault_{next(_numbers)}"
+    admin = create_engine(server.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.url.rsplit("/", 1)[0] + "/" + name
+    connect(url).dispose()
+    try:
         yield server, url
+    finally:
+        if not server.is_up():
+            server.start()
+        with admin.connect() as conn:
+            conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
 
 
 @pytest.fixture
-def scratch_pg():
-    with _scratch_pg() as server_and_url:
+def scratch_pg(pg_server):
+    with _scratch_pg(pg_server) as server_and_url:
         yield server_and_url
 
 
@@ -335,10 +349,10 @@ class Restarted:
 
 
 @pytest.fixture(scope="module")
-def restarted(tmp_path_factory) -> Restarted:
+def restarted(pg_server, tmp_path_factory) -> Restarted:
     """PostgreSQL stops while articles are in flight and is back (2 s later) before the crawl ends; then a second
     run over the same pages with the database up throughout."""
-    with _scratch_pg() as (pg, url):
+    with _scratch_pg(pg_server) as (pg, url):
         sources = _write_sources(tmp_path_factory.mktemp("pg"))
         server, urls, stopped = _outage_replay(pg, restart_after=2.0, slow=8.0)
         try:

@@ -22,10 +22,11 @@ TOKEN = "s3cret-token-for-tests"
 WEEK = "/week/2025-09-05"
 
 
-@pytest.fixture
-def served(tmp_path):
-    """The review page with a token on a real threaded server (127.0.0.1, a free port)."""
-    app = create_app(f"sqlite:///{tmp_path / 'hiwatch.sqlite3'}", token=TOKEN, testing=True)
+@pytest.fixture(scope="module")
+def _server(tmp_path_factory):
+    """The review page with a token on a real threaded server (127.0.0.1, a free port), once for the module."""
+    app = create_app(f"sqlite:///{tmp_path_factory.mktemp('throttle') / 'hiwatch.sqlite3'}", token=TOKEN,
+                     testing=True)
     server = make_server(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -35,6 +36,16 @@ def served(tmp_path):
         server.shutdown()
         server.server_close()
         app.extensions["hiwatch"]["database"].dispose()
+
+
+@pytest.fixture
+def served(_server):
+    """The module's server with a fresh throttle (no failure remembered) and the documented delay."""
+    app, base = _server
+    app.config.pop("HIWATCH_FAILED_TOKEN_DELAY", None)
+    if "hiwatch_throttle" in app.extensions:
+        app.extensions["hiwatch_throttle"] = type(app.extensions["hiwatch_throttle"])()
+    return app, base
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
