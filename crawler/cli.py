@@ -325,7 +325,9 @@ def add(url, source_name, replay_dir, db_url, sources_file) -> None:
     finally:
         if server:
             server.stop()
-    when = added.published_at.isoformat() if added.published_at else "no date found"
+    from crawler.run.report import shanghai
+
+    when = shanghai(added.published_at) if added.published_at else "no date found"
     click.echo(f"{'added' if added.created else 'updated'} #{added.article_id} [{added.source_name}] {when} "
                f"{added.title}")
 
@@ -403,12 +405,16 @@ def db_upgrade(db_url) -> None:
 @main.command()
 @click.option("--last", default=10, show_default=True, help="How many runs.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--failures", "failures_shown", default="10", show_default=True, metavar="N|all",
+              help="Failed URLs listed per run (all: every one); the rest are counted.")
 @db_option
-def runs(last, as_json, db_url) -> None:
+def runs(last, as_json, failures_shown, db_url) -> None:
     """The latest runs with their counts per source."""
     from crawler.run.report import print_runs
 
-    print_runs(_database(db_url), last, as_json)
+    if failures_shown != "all" and not (failures_shown.isdigit()):
+        raise click.BadParameter(f"{failures_shown!r}: give a number or 'all'", param_hint="--failures")
+    print_runs(_database(db_url), last, as_json, None if failures_shown == "all" else int(failures_shown))
 
 
 @main.command()

@@ -59,6 +59,7 @@ HIWATCH_PROGRESS = True  # a progress line on stderr when it is a terminal
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"
+LOG_FORMATTER = "crawler.logformatter.ShortItemLogFormatter"  # a dropped item is logged by URL and reason only
 FEED_EXPORT_ENCODING = "utf-8"
 
 # scrapy-playwright is wired per request (`js: true` sources only); Chromium comes from Debian.

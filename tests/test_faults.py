@@ -7,26 +7,22 @@ reason (fetch_failures / run_sources), and never request a path robots.txt disal
 from __future__ import annotations
 
 import contextlib
-import gc
 import json
 import os
 import random
-import shutil
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import Engine
 from sqlalchemy.pool import NullPool
 
 import faultserver as F
-from conftest import PG_ADMIN_URL
+import pgserver
 from crawler.db import connect
 from crawler.db.models import Article, FetchFailure, Run, RunSource
 
@@ -253,48 +249,33 @@ def test_fault(outcome, name):
 
 # ------------------------------------------------------------------------------------------------ the database goes away
 
-PG_CTL = shutil.which("pg_ctlcluster")
-
-
-def _pg(action: str) -> None:
-    """Stop or start the local PostgreSQL cluster (we are root in the test environment)."""
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    subprocess.run([PG_CTL, "--skip-systemctl-redirect", version, "main", action], check=True, capture_output=True,
-                   timeout=60)
-
-
-def _pg_up() -> bool:
-    return subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"], timeout=15).returncode == 0
-
-
-def _forget_dead_connections() -> None:
-    """After the restart every pooled connection of this process (the session's pg_url admin engine included) is
-    dead: dispose the pools so the tests that run after this one get fresh connections."""
-    for obj in gc.get_objects():
-        if isinstance(obj, Engine):
-            obj.dispose()
+@pytest.fixture(scope="module")
+def pg_server():
+    """A private throwaway PostgreSQL server (tests/pgserver.py) for this module: the tests below stop and start
+    it, never the machine's own cluster. One server, one fresh database per test."""
+    why = pgserver.unavailable()
+    if why:
+        if os.environ.get("CI") == "true":
+            pytest.fail(why)
+        pytest.skip(why)
+    with pgserver.ScratchPostgres() as server:
+        yield server
 
 
 @contextlib.contextmanager
-def _scratch_pg():
-    """An empty migrated PostgreSQL database of our own, and the server restarted whatever happens in between."""
-    if PG_CTL is None or os.geteuid() != 0 or not os.path.isdir("/etc/postgresql"):
-        pytest.skip("needs a local PostgreSQL cluster controlled by pg_ctlcluster, as root")
-    name = f"hiwatch_fault_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:
-        pytest.fail(f"PostgreSQL at {PG_ADMIN_URL} is not usable: {exc}")
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+def _scratch_pg(server: pgserver.ScratchPostgres):
+    """An empty migrated database on `server`, dropped afterwards (the server is started again if it is down)."""
+    name = f"hiwatch_fault_{next(_numbers)}"
+    admin = create_engine(server.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.url.rsplit("/", 1)[0] + "/" + name
     connect(url).dispose()
     try:
-        yield url
+        yield server, url
     finally:
-        if not _pg_up():
-            _pg("start")
-        _forget_dead_connections()
+        if not server.is_up():
+            server.start()
         with admin.connect() as conn:
             conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"))
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -302,12 +283,13 @@ def _scratch_pg():
 
 
 @pytest.fixture
-def scratch_pg():
-    with _scratch_pg() as url:
-        yield url
+def scratch_pg(pg_server):
+    with _scratch_pg(pg_server) as server_and_url:
+        yield server_and_url
 
 
-def _outage_replay(restart_after: float | None, slow: float) -> tuple[F.FaultServer, list[str], threading.Event]:
+def _outage_replay(pg: pgserver.ScratchPostgres, restart_after: float | None,
+                   slow: float) -> tuple[F.FaultServer, list[str], threading.Event]:
     """Ten articles; the first article request stops PostgreSQL, the others are answered once it is down, and
     the last one only after `slow` seconds. `restart_after` seconds after the stop, PostgreSQL starts again
     (None: the test restarts it after the crawl)."""
@@ -317,10 +299,10 @@ def _outage_replay(restart_after: float | None, slow: float) -> tuple[F.FaultSer
 
     def stop_database(call: F.Call) -> None:
         if once.acquire(blocking=False):
-            _pg("stop")
+            pg.stop()
             stopped.set()
             if restart_after is not None:
-                threading.Timer(restart_after, _pg, ("start",)).start()
+                threading.Timer(restart_after, pg.start).start()
         stopped.wait(30)
 
     server = F.FaultServer()
@@ -367,19 +349,19 @@ class Restarted:
 
 
 @pytest.fixture(scope="module")
-def restarted(tmp_path_factory) -> Restarted:
+def restarted(pg_server, tmp_path_factory) -> Restarted:
     """PostgreSQL stops while articles are in flight and is back (2 s later) before the crawl ends; then a second
     run over the same pages with the database up throughout."""
-    with _scratch_pg() as url:
+    with _scratch_pg(pg_server) as (pg, url):
         sources = _write_sources(tmp_path_factory.mktemp("pg"))
-        server, urls, stopped = _outage_replay(restart_after=2.0, slow=8.0)
+        server, urls, stopped = _outage_replay(pg, restart_after=2.0, slow=8.0)
         try:
             with server:
                 first = F.crawl(url, sources, server.url, WEEK, timeout=120)
             assert stopped.is_set(), "the outage never happened"
         finally:
-            if not _pg_up():
-                _pg("start")
+            if not pg.is_up():
+                pg.start()
         stored, runs = _articles(url), _runs(url)
         database = connect(url)
         with database.session() as session:
@@ -421,27 +403,28 @@ def test_database_restarted_mid_run_ends_cleanly(restarted):
 def test_database_down_until_the_end_next_run_stores_the_rest(scratch_pg, tmp_path):
     """PostgreSQL stops mid-run and stays down past the end of the crawl: the run cannot close itself, must not
     hang, and the next run (database back) closes the stale run and stores every article."""
+    pg, url = scratch_pg
     sources = _write_sources(tmp_path)
-    server, urls, stopped = _outage_replay(restart_after=None, slow=0.0)
+    server, urls, stopped = _outage_replay(pg, restart_after=None, slow=0.0)
     try:
         with server:
             started = time.monotonic()
-            first = F.crawl(scratch_pg, sources, server.url, WEEK, timeout=120)
+            first = F.crawl(url, sources, server.url, WEEK, timeout=120)
             elapsed = time.monotonic() - started
         assert stopped.is_set(), "the outage never happened"
     finally:
-        _pg("start")
+        pg.start()
     assert elapsed < 90
     assert first.returncode != 0  # the run could not be recorded as finished: that must not look like success
-    assert not _articles(scratch_pg) & set(urls[1:]) or True  # some may have been stored before the stop
+    assert _articles(url) == set()  # every article page was answered after the stop: none could be stored
     with F.FaultServer() as again:
         again.add(LIST_URL, F.page(F.list_html(urls)))
-        for url in urls:
-            again.add(url, F.page(good("数据库恢复后补存的文章")))
-        second = F.crawl(scratch_pg, sources, again.url, WEEK, timeout=120)
+        for page_url in urls:
+            again.add(page_url, F.page(good("数据库恢复后补存的文章")))
+        second = F.crawl(url, sources, again.url, WEEK, timeout=120)
     assert second.returncode == 0, second.stderr[-3000:]
-    assert _articles(scratch_pg) == set(urls)
-    statuses = [status for status, _ in _runs(scratch_pg)]
+    assert _articles(url) == set(urls)
+    statuses = [status for status, _ in _runs(url)]
     assert statuses[0] in ("failed", "interrupted") and statuses[-1] in ("ok", "partial"), statuses
 
 

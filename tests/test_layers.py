@@ -12,6 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 STAGES = {
     "crawler": 0, "crawler.config": 0, "crawler.window": 0, "crawler.urls": 0, "crawler.yamlfile": 0,
     "crawler.logs": 0,
+    "crawler.logformatter": 4,
     "crawler.extract": 1,
     "crawler.analyse": 2,
     "crawler.db": 3,

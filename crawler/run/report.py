@@ -2,18 +2,34 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
 from crawler.db import Database
 from crawler.db.models import Article, FetchFailure, Run, RunSource
 from crawler.db.runs import COUNTERS
+from crawler.window import SHANGHAI
 
 console = Console(stderr=False, width=None if Console().is_terminal else 120)
 LISTED = 40  # stored articles listed by name after a crawl; the rest are counted (a cron mail stays readable)
+FAILURES_SHOWN = 10  # failed URLs `hiwatch runs` lists per run unless --failures says otherwise
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S %z"  # every time a person reads: Asia/Shanghai, with its offset (+0800)
 HEADERS = {"discovery_pages": "pages", "links_found": "links", "skipped_window": "outside", "skipped_seen": "seen"}
+
+
+def shanghai(moment: datetime | str | None) -> str:
+    """A stored UTC time (datetime or ISO text) as a person reads it: Asia/Shanghai, 2025-09-05 18:12:03 +0800."""
+    if not moment:
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:  # naive values in the database are UTC
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(SHANGHAI).strftime(TIME_FORMAT)
 
 
 def _counts_table(title: str, rows: list[tuple[str, dict]]) -> Table:
@@ -23,8 +39,16 @@ def _counts_table(title: str, rows: list[tuple[str, dict]]) -> Table:
         table.add_column(HEADERS.get(counter, counter), justify="right")
     for name, counts in rows:
         style = "red" if counts.get("links_found", 0) == 0 or counts.get("errors", 0) else None
-        table.add_row(name, *(str(counts.get(c, 0)) for c in COUNTERS), style=style)
+        table.add_row(name, *(str(counts.get(c, "?")) for c in COUNTERS), style=style)
     return table
+
+
+def _derived_counts(session, run_id: int) -> dict[str, dict]:
+    """Per-source counts read from the articles that carry the run's id: what a run that ended before its
+    ledger was written (killed, interrupted) still tells. Only `stored` is known, the rest is left out."""
+    rows = session.execute(select(Article.site, func.count(Article.id)).where(Article.first_run_id == run_id)
+                           .group_by(Article.site)).all()
+    return {site: {"stored": n} for site, n in rows}
 
 
 def print_crawl_summary(database: Database, result) -> None:
@@ -37,8 +61,8 @@ def print_crawl_summary(database: Database, result) -> None:
         stored = session.execute(select(Article.source_name, Article.published_at, Article.title, Article.url)
                                  .where(mine).order_by(Article.published_at).limit(LISTED)).all()
     for source_name, published_at, title, url in stored:
-        when = published_at.strftime("%Y-%m-%d %H:%M") if published_at else "?"
-        console.print(f"  stored [{source_name}] {when}Z  {title}  [dim]{url}[/dim]")
+        when = shanghai(published_at) if published_at else "?"
+        console.print(f"  stored [{source_name}] {when}  {title}  [dim]{url}[/dim]")
     if total > len(stored):
         console.print(f"  … {total - len(stored)} more stored articles (hiwatch digest candidates --week …)")
     for name, failures in sorted(result.failures.items()):
@@ -57,6 +81,9 @@ def runs_data(database: Database, last: int) -> list[dict]:
         for run in runs:
             per_source = {row.source: {c: getattr(row, c) for c in COUNTERS}
                           for row in session.scalars(select(RunSource).where(RunSource.run_id == run.id))}
+            derived = not per_source
+            if derived:
+                per_source = _derived_counts(session, run.id)
             failures = [{"source": f.source, "url": f.url, "kind": f.kind, "reason": f.reason,
                          "http_status": f.http_status}
                         for f in session.scalars(select(FetchFailure).where(FetchFailure.run_id == run.id))]
@@ -65,11 +92,13 @@ def runs_data(database: Database, last: int) -> list[dict]:
                          "finished_at": run.finished_at.isoformat() if run.finished_at else None,
                          "window_start": run.window_start.isoformat() if run.window_start else None,
                          "window_end": run.window_end.isoformat() if run.window_end else None,
-                         "message": run.message, "sources": per_source, "failures": failures})
+                         "message": run.message, "sources": per_source, "sources_from_articles": derived,
+                         "failures": failures})
         return data
 
 
-def print_runs(database: Database, last: int, as_json: bool) -> None:
+def print_runs(database: Database, last: int, as_json: bool, failures_shown: int | None = FAILURES_SHOWN) -> None:
+    """The run history; `failures_shown` failed URLs per run (None: all), and how many more there are."""
     data = runs_data(database, last)
     if as_json:
         print(json.dumps(data, ensure_ascii=False, indent=2))
@@ -78,12 +107,20 @@ def print_runs(database: Database, last: int, as_json: bool) -> None:
         console.print("no runs yet")
     for run in data:
         rows = sorted(run["sources"].items())
-        title = f"run {run['id']} {run['status']}  {run['started_at'][:19]} → {(run['finished_at'] or '…')[:19]}"
+        finished = shanghai(run["finished_at"]) if run["finished_at"] else "…"
+        title = f"run {run['id']} {run['status']}  {shanghai(run['started_at'])} → {finished}"
         console.print(_counts_table(title, rows))
+        if run["sources_from_articles"] and rows:
+            console.print("  [dim]the run ended before its counts were written: stored articles counted from the "
+                          "articles that carry its id (? = not known)[/dim]")
         if run["message"]:
             console.print(f"  {run['message']}")
-        for failure in run["failures"][:10]:
-            console.print(f"  [yellow]{failure['source']}: {failure['kind']}[/yellow] {failure['url']}: {failure['reason']}")
+        shown = run["failures"] if failures_shown is None else run["failures"][:failures_shown]
+        for failure in shown:
+            console.print(f"  [yellow]{failure['source']}: {failure['kind']}[/yellow] {escape(failure['url'])}: "
+                          f"{escape(failure['reason'] or '')}", highlight=False)
+        if len(run["failures"]) > len(shown):
+            console.print(f"  … and {len(run['failures']) - len(shown)} more failures (hiwatch runs --failures all)")
 
 
 def status_data(database: Database, sources, lookback: int = 3) -> dict:
@@ -110,8 +147,8 @@ def print_status(database: Database, sources) -> int:
     """Print the status; return 1 when something needs the operator (no successful run, silent sources)."""
     data = status_data(database, sources)
     last = data["last_run"]
-    console.print(f"last run: {'#%d %s, started %s' % (last['id'], last['status'], last['started_at'][:16]) if last else 'none'}")
-    console.print(f"last successful run finished: {data['last_success'] or 'never'}")
+    console.print(f"last run: {'#%d %s, started %s' % (last['id'], last['status'], shanghai(last['started_at'])) if last else 'none'}")
+    console.print(f"last successful run finished: {shanghai(data['last_success']) if data['last_success'] else 'never'}")
     if data["silent_sources"]:
         console.print(f"[red]found no article link in their last runs: {', '.join(data['silent_sources'])}[/red]")
     if data["never_crawled"]:

@@ -570,6 +570,10 @@ def serve(host: str = "127.0.0.1", port: int = 8765, token: str | None = None, d
     from crawler.digest.settings import DigestConfigError
     from crawler.analyse.relevance import LexiconError
 
+    try:
+        token = security.usable_token(token)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     if not is_loopback_host(host):
         if not token:
             raise click.UsageError(f"refusing to serve on {host}: anything but localhost needs an access token "
