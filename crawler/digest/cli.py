@@ -27,11 +27,14 @@ def _fail(message: str, code: int = 1) -> None:
     raise Failure(message, code)
 
 
-def _open(db_url: str | None):
-    from crawler.db import DatabaseError, connect  # here, not at the top: importing the CLI stays light
+def _open(db_url: str | None, create: bool = False):
+    """The database (exit 2 on a wrong URL, 3 unreachable or, unless `create`, an SQLite file that is not there)."""
+    from crawler.db import DatabaseError, DatabaseURLError, connect  # not at the top: importing the CLI stays light
 
     try:
-        return connect(db_url)
+        return connect(db_url, create=create)
+    except DatabaseURLError as exc:
+        _fail(str(exc), EXIT_CONFIG)
     except DatabaseError as exc:
         _fail(str(exc), EXIT_DATABASE)
 
@@ -181,7 +184,7 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
     friday = _window(week).last
     if only and not picks:
         raise click.UsageError("--only needs at least one --pick ID")
-    database = _open(db_url)
+    database = _open(db_url, create=True)  # it stores the issue: a writing command
     try:
         with database.session() as session:
             result = build_issue(session, friday, settings, lexicon, number=number, picks=_flat(picks),
@@ -230,7 +233,7 @@ def import_command(file, db_url, lexicon_path) -> None:
         lexicon = load_lexicon(lexicon_path)
     except LexiconError as exc:
         _fail(str(exc), EXIT_CONFIG)
-    database = _open(db_url)
+    database = _open(db_url, create=True)
     try:
         with database.session() as session:
             if file == "-":

@@ -38,6 +38,8 @@ PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 's
 OPENING_CHARS = 160
 MIN_TOKEN_LENGTH = 8
 EXIT_DATABASE = 3
+MAX_ID = 2**63 - 1  # the largest row id a database holds: a longer number in a URL is a 404, not an overflow
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # the weeks the review page shows
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -140,9 +142,12 @@ def week_friday(day: date) -> date:
 
 def _parse_friday(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         abort(404, description=f"not a date (YYYY-MM-DD): {text!r}")
+    if not FIRST_DAY <= day <= LAST_DAY:  # a week at the ends of the calendar cannot be computed (date overflow)
+        abort(400, description=f"{text}: out of range ({FIRST_DAY}..{LAST_DAY})")
+    return day
 
 
 def _ids(values) -> list[int]:
@@ -229,6 +234,8 @@ def _routes(app: Flask) -> None:
         text = request.args.get("day", "")
         try:
             day = date.fromisoformat(text)
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(text)
         except ValueError:
             flash(f"不是日期 (not a date, YYYY-MM-DD): {text!r}", "error")
             return redirect(url_for("index"))
@@ -344,7 +351,7 @@ def _routes(app: Flask) -> None:
             response.headers["Content-Security-Policy"] = PREVIEW_CSP
         return response
 
-    @app.route("/article/<int:article_id>")
+    @app.route(f"/article/<int(max={MAX_ID}):article_id>")
     def article(article_id: int):
         from crawler.analyse.relevance import score
 
@@ -363,7 +370,7 @@ def _routes(app: Flask) -> None:
                                    friday=week_friday(day).isoformat() if day else None,
                                    paragraphs=[p for p in (row.body or "").split("\n") if p.strip()])
 
-    @app.route("/article/<int:article_id>/raw")
+    @app.route(f"/article/<int(max={MAX_ID}):article_id>/raw")
     def article_raw(article_id: int):
         """The stored page as fetched, as plain text (never rendered), to judge the extraction against."""
         with database.session() as session:
@@ -377,7 +384,7 @@ def _routes(app: Flask) -> None:
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return response
 
-    @app.route("/article/<int:article_id>/exclude", methods=["POST"])
+    @app.route(f"/article/<int(max={MAX_ID}):article_id>/exclude", methods=["POST"])
     def exclude(article_id: int):
         reason = (request.form.get("reason") or "").strip()
         if not reason:
@@ -391,7 +398,7 @@ def _routes(app: Flask) -> None:
         flash(f"#{article_id} 已标记为错误并排除 (excluded): {reason}", "ok")
         return redirect(url_for("article", article_id=article_id))
 
-    @app.route("/article/<int:article_id>/restore", methods=["POST"])
+    @app.route(f"/article/<int(max={MAX_ID}):article_id>/restore", methods=["POST"])
     def restore(article_id: int):
         with database.session() as session:
             row = session.get(Article, article_id)
