@@ -81,6 +81,12 @@ def parse_published(value) -> tuple[datetime, str]:
     return instant, "second" if moment.second else "minute"
 
 
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text: split at newlines only (str.splitlines() would also split inside a body
+    at U+2028, U+0085 or a control character, which JSON strings may hold unescaped)."""
+    return text.split("\n")
+
+
 def parse_lines(lines: Iterable[str], name: str = "<input>") -> list[ImportRecord]:
     """Validate every line; raise ImportError_ listing all problems (file:line) when any line is bad."""
     records, problems, seen = [], [], {}
@@ -195,4 +201,4 @@ def import_file(session: Session, path: str | Path, lexicon: Lexicon | None = No
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportError_([f"{file}: cannot read: {exc}"]) from None
-    return upsert(session, parse_lines(text.splitlines(), str(file)), lexicon)
+    return upsert(session, parse_lines(json_lines(text), str(file)), lexicon)

@@ -226,7 +226,7 @@ def import_command(file, db_url, lexicon_path) -> None:
     """
     from sqlalchemy.exc import DBAPIError
 
-    from crawler.db.importer import ImportError_, import_file, parse_lines, upsert
+    from crawler.db.importer import ImportError_, import_file, json_lines, parse_lines, upsert
     from crawler.analyse.relevance import LexiconError, load_lexicon
 
     try:
@@ -237,7 +237,7 @@ def import_command(file, db_url, lexicon_path) -> None:
     try:
         with database.session() as session:
             if file == "-":
-                summary = upsert(session, parse_lines(sys.stdin.read().splitlines(), "<stdin>"), lexicon)
+                summary = upsert(session, parse_lines(json_lines(sys.stdin.read()), "<stdin>"), lexicon)
             else:
                 summary = import_file(session, file, lexicon)
     except ImportError_ as exc:

@@ -20,7 +20,7 @@ from crawler.extract.fields import (
     _title_from_lines, _windows,
 )
 from crawler.extract.sniff import binary_text, not_text, refusal
-from crawler.extract.html import _PAGE, _content, _drop, _first, _lines, _parse, _select, _text
+from crawler.extract.html import MAX_DEPTH, _PAGE, _content, _cut_short, _drop, _first, _lines, _parse, _select, _text
 from crawler.extract.text import clean_name, cjk_count, labelled_fields, norm_space, strip_title_suffix
 
 def extract(page: bytes | str, url: str, rules: Rules | None = None, content_type: str | None = None,
@@ -59,6 +59,9 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     if root is None:
         result.blocked = "empty page"
         return
+    too_deep = _cut_short()
+    if too_deep:
+        result.warnings.append(f"nested deeper than {MAX_DEPTH} elements: the parser stops there, deeper text is lost")
     _PAGE.index = PageIndex(root)
     comments = [c.text or "" for c in root.iter(etree.Comment) if c.text and "<date>" in c.text.lower()]
     metas = _metas(root)
@@ -135,4 +138,5 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     if reason and cjk_count(result.body) < 200:
         result.blocked = reason
     elif cjk_count(result.body) + len(re.findall(r"[A-Za-z]", result.body)) // 4 < MIN_BODY_CHARS:
-        result.blocked = "no article body"
+        result.blocked = ("no article body" + (f" (the page is nested deeper than {MAX_DEPTH} elements, the parser's "
+                                                "limit)" if too_deep else ""))
