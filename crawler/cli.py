@@ -183,7 +183,14 @@ def worker(redis_url, namespace, once, wait_seconds, verbose, db_url, sources_fi
         click.echo(f"no run to work on within {wait_seconds:.0f} s", err=True)
         sys.exit(5)
     level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
-    counts = run_worker(info, redis_url, namespace, db_url, sources_file, level)
+    from crawler.db import DatabaseError, DatabaseURLError
+
+    try:
+        counts = run_worker(info, redis_url, namespace, db_url, sources_file, level)
+    except DatabaseURLError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    except DatabaseError as exc:
+        _fail(str(exc), EXIT_DATABASE)
     click.echo(f"worker done with run {info.run_id}: " + "; ".join(
         f"{name}: {c.get('fetched', 0)} fetched, {c.get('stored', 0)} stored" for name, c in sorted(counts.items())))
 

@@ -61,7 +61,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def sqlite_file(url: str) -> Path | None:
     """The file of an SQLite URL (None for in-memory databases and other kinds)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        return Path(url[len("sqlite:///"):].split("?", 1)[0]).expanduser()
+        return Path(url[len("sqlite:///"):].split("?", 1)[0])  # as SQLite opens it: no ~ expansion
     return None
 
 

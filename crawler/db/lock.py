@@ -40,7 +40,7 @@ class DatabaseLock:
         database = self.database.engine.url.database
         if not database or database == ":memory:":
             return None
-        return Path(os.path.realpath(Path(database).expanduser()) + f".{self.name}.lock")
+        return Path(os.path.realpath(database) + f".{self.name}.lock")
 
     def acquire(self) -> None:
         engine = self.database.engine
