@@ -95,7 +95,8 @@ def fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
         if inner:
             models = [found for m in inner for found in _models_in(m.model_fields[part].annotation)]
         else:  # a union tag pydantic puts into loc ('list', 'json' …): the members whose `type` allows it
-            tagged = [m for m in models if "type" in m.model_fields and part in get_args(m.model_fields["type"].annotation)]
+            tagged = [m for m in models
+                      if "type" in m.model_fields and part in get_args(m.model_fields["type"].annotation)]
             models = tagged or models
     return sorted({name for m in models for name in m.model_fields})
 
@@ -150,5 +151,6 @@ def validate(model: type[BaseModel], data: dict, node: yaml.Node | None, name: s
             loc = tuple(err["loc"])
             line = line_of(node, loc)
             field = ".".join(str(part) for part in loc) or "(file)"
-            problems.append(f"{name}{':' + str(line) if line else ''}: field {field}: {explain(err, fields_at(model, loc))}")
+            where = f"{name}:{line}" if line else name
+            problems.append(f"{where}: field {field}: {explain(err, fields_at(model, loc))}")
         raise error("\n".join(problems)) from None

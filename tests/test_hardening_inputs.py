@@ -53,7 +53,8 @@ def test_a_symlink_or_another_spelling_meets_the_same_lock(tmp_path):
     real = tmp_path / "data" / "hiwatch.sqlite3"
     database = connect(f"sqlite:///{real}")
     (tmp_path / "alias.sqlite3").symlink_to(real)
-    spellings = [f"sqlite:///{tmp_path / 'alias.sqlite3'}", f"sqlite:///{tmp_path / 'data' / '..' / 'data' / 'hiwatch.sqlite3'}"]
+    spellings = [f"sqlite:///{tmp_path / 'alias.sqlite3'}",
+                 f"sqlite:///{tmp_path / 'data' / '..' / 'data' / 'hiwatch.sqlite3'}"]
     with DatabaseLock(database):
         for url in spellings:
             other = connect(url)

@@ -2,7 +2,8 @@
 
 Every line is checked before anything is written; any problem rejects the whole file with one message per
 problem, each naming the line. A body that is binary or larger than a page (crawler.extract.sniff) is such a
-problem; a stray NUL character is dropped (PostgreSQL cannot store it), so SQLite and PostgreSQL store the same. Accepted lines are stored with origin 'import', scored and clustered.
+problem; a stray NUL character is dropped (PostgreSQL cannot store it), so SQLite and PostgreSQL store the same.
+Accepted lines are stored with origin 'import', scored and clustered.
 """
 from __future__ import annotations
 
