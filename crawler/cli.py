@@ -21,12 +21,12 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def _sources(path: str | None, sites: tuple[str, ...] = ()):
+def _sources(path: str | None, sites: tuple[str, ...] = (), consequence: str = "nothing done"):
     """The validated sources file; exit 2 if it is wrong or names in `sites` are not in it."""
     try:
         loaded = load_sources(path)
     except SourcesError as exc:
-        _fail(f"invalid sources file, nothing crawled:\n{exc}", EXIT_CONFIG)
+        _fail(f"invalid sources file{', ' + consequence if consequence else ''}:\n{exc}", EXIT_CONFIG)
     for name in sites:
         try:
             loaded.get(name)
@@ -35,11 +35,15 @@ def _sources(path: str | None, sites: tuple[str, ...] = ()):
     return loaded
 
 
-def _database(url: str | None):
-    from crawler.db import DatabaseError, connect  # here, not at the top: the extraction workers import this module
+def _database(url: str | None, create: bool = False):
+    """The migrated database; exit 2 on a wrong URL, 3 when it cannot be reached or (create=False: commands that
+    only read) an SQLite file does not exist. Only commands that write pass create=True."""
+    from crawler.db import DatabaseError, DatabaseURLError, connect  # not at the top: the workers import this module
 
     try:
-        return connect(url)
+        return connect(url, create=create)
+    except DatabaseURLError as exc:
+        _fail(str(exc), EXIT_CONFIG)
     except DatabaseError as exc:
         _fail(str(exc), EXIT_DATABASE)
 
@@ -107,7 +111,7 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
     from crawler.run.crawl import run_crawl
     from crawler.run.report import print_crawl_summary
 
-    sources = _sources(sources_file, sites)
+    sources = _sources(sources_file, sites, "nothing crawled")
     window = _window(week, since, until, crawl=True)
     extra = {}
     for pair in scrapy_set:
@@ -115,7 +119,7 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
         if not sep or not name:
             _fail(f"--set takes NAME=VALUE, got {pair!r}", EXIT_CONFIG)
         extra[name.strip()] = value
-    database = _database(db_url)
+    database = _database(db_url, create=True)
     level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
     click.echo(f"hiwatch: crawling {', '.join(sites) or 'all enabled sites'} for {window} into {database.url}"
                + (f" (replay of {', '.join(replay_dirs)})" if replay_dirs else ""), err=True)
@@ -179,7 +183,14 @@ def worker(redis_url, namespace, once, wait_seconds, verbose, db_url, sources_fi
         click.echo(f"no run to work on within {wait_seconds:.0f} s", err=True)
         sys.exit(5)
     level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
-    counts = run_worker(info, redis_url, namespace, db_url, sources_file, level)
+    from crawler.db import DatabaseError, DatabaseURLError
+
+    try:
+        counts = run_worker(info, redis_url, namespace, db_url, sources_file, level)
+    except DatabaseURLError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+    except DatabaseError as exc:
+        _fail(str(exc), EXIT_DATABASE)
     click.echo(f"worker done with run {info.run_id}: " + "; ".join(
         f"{name}: {c.get('fetched', 0)} fetched, {c.get('stored', 0)} stored" for name, c in sorted(counts.items())))
 
@@ -193,7 +204,7 @@ def sources() -> None:
 @click.argument("file", required=False)
 def sources_validate(file) -> None:
     """Validate FILE (default config/sources.yaml); exit 2 naming the file, site, field and line."""
-    loaded = _sources(file)
+    loaded = _sources(file, consequence="")
     click.echo(f"{sources_path(file)}: OK, {len(loaded.sources)} sites ({len(loaded.enabled())} enabled)")
 
 
@@ -212,10 +223,10 @@ def sources_check(sites, week, replay_dirs, db_url, sources_file) -> None:
     from crawler.run.crawl import run_crawl
     from crawler.db.lock import LockHeld
 
-    loaded = _sources(sources_file, sites)
+    loaded = _sources(sources_file, sites, "nothing checked")
     window = _window(week, None, None, crawl=True)
     try:
-        result = run_crawl(_database(db_url), loaded, window, list(sites) or None, list(replay_dirs),
+        result = run_crawl(_database(db_url, create=True), loaded, window, list(sites) or None, list(replay_dirs),
                            sources_file=sources_file, check=True)
     except LockHeld as exc:
         _fail(f"{exc}; try again when it has finished", EXIT_LOCKED)
@@ -264,10 +275,22 @@ def sources_list(sources_file) -> None:
 @click.option("--url", required=True, help="The page's URL (selects the site rules, dates by URL).")
 @sources_option
 def extract(file, url, sources_file) -> None:
-    """Extract one saved page (FILE, or - for stdin) and print one JSON object: the crawl's own code path."""
-    from crawler.extract import extract as extract_page
+    """Extract one saved page (FILE, or - for stdin) and print one JSON object: the crawl's own code path.
 
-    data = sys.stdin.buffer.read() if file == "-" else Path(file).read_bytes()
+    Exits 1 when the page is no article (binary, too large, a block page, no body: the JSON's `blocked` says why),
+    2 when FILE cannot be read.
+    """
+    from crawler.extract import extract as extract_page
+    from crawler.extract.sniff import MAX_PAGE_BYTES
+
+    try:
+        if file == "-":
+            data = sys.stdin.buffer.read(MAX_PAGE_BYTES + 1)
+        else:
+            with open(file, "rb") as handle:  # never more than the cap plus one byte: a huge file is refused unread
+                data = handle.read(MAX_PAGE_BYTES + 1)
+    except OSError as exc:
+        _fail(f"{file}: cannot read: {exc.strerror or exc}", EXIT_CONFIG)
     loaded = _sources(sources_file)
     source = loaded.source_for_url(url)
     result = extract_page(data, url, source.rules if source else None)
@@ -276,6 +299,8 @@ def extract(file, url, sources_file) -> None:
             "original_source", "source_name", "url", "extractor", "encoding", "blocked")
     payload = {key: value for key, value in result.to_json().items() if key in keys}
     click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+    if result.blocked:
+        _fail(f"{file}: not an article page ({result.blocked})", 1)
 
 
 @main.command()
@@ -316,7 +341,7 @@ def add(url, source_name, replay_dir, db_url, sources_file) -> None:
     from crawler.run.add import AddError, add_url
     from crawler.run.replay import ReplayServer
 
-    loaded, database = _sources(sources_file), _database(db_url)
+    loaded, database = _sources(sources_file), _database(db_url, create=True)
     server = ReplayServer([replay_dir]).start() if replay_dir else None
     try:
         added = add_url(database, loaded, url, source_name, server.url if server else None)
@@ -346,7 +371,8 @@ def status(db_url, sources_file) -> None:
 @click.option("--at", "crawl_at", default="02:30", show_default=True, help="Nightly crawl time (Asia/Shanghai).")
 @click.option("--digest-at", metavar="'fri HH:MM'", help="Also build the Friday issue at this time.")
 @click.option("--digest-dir", default="out", show_default=True, help="Where the Friday build writes the issue.")
-@click.option("--grace", default=6 * 3600, show_default=True, help="Seconds a missed run may still start late.")
+@click.option("--grace", default=6 * 3600, show_default=True, type=click.IntRange(min=1),
+              help="Seconds a missed run may still start late (at least 1).")
 @click.argument("crawl_args", nargs=-1, type=click.UNPROCESSED)
 def schedule(crawl_at, digest_at, digest_dir, grace, crawl_args) -> None:
     """Run the nightly crawl (and optionally the Friday build) in the foreground, for systemd or a container.
@@ -397,8 +423,8 @@ def db() -> None:
 @db.command("upgrade")
 @db_option
 def db_upgrade(db_url) -> None:
-    """Apply the Alembic migrations (also done automatically on first use)."""
-    database = _database(db_url)
+    """Apply the Alembic migrations (also done automatically on first use); creates an SQLite file."""
+    database = _database(db_url, create=True)
     click.echo(f"{database.url}: schema up to date")
 
 
@@ -427,6 +453,7 @@ def serve(host, port, token, db_url) -> None:
     """The analyst's review page: pick, order and publish the week's issue in a browser."""
     from crawler.web import serve as run_server
 
+    _database(db_url).dispose()  # a mistyped --db is an error here, not a new empty database
     run_server(host=host, port=port, token=token, database_url=db_url)
 
 

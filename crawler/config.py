@@ -257,21 +257,44 @@ def load_sources(path: str | os.PathLike | None = None) -> SourcesFile:
     file = sources_path(path)
     data, node = parse(read_text(file, SourcesError), str(file), SourcesError, "a `sources:` list at the top")
     lines = _line_index(node) if node is not None else {}
+    twice = _repeated_names(file, data, lines)
     try:
-        return SourcesFile.model_validate(data)
+        loaded = SourcesFile.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            problems.append(_describe(file, data, lines, loc, err["msg"]))
-        raise SourcesError("\n".join(problems)) from None
+        problems = [_describe(file, data, lines, tuple(err["loc"]), err)
+                    for err in exc.errors() if not (twice and "is used twice" in err["msg"])]
+        raise SourcesError("\n".join(problems + twice)) from None
+    if twice:
+        raise SourcesError("\n".join(twice))
+    return loaded
 
 
-def _describe(file: Path, data: dict, lines: dict, loc: tuple, msg: str) -> str:
-    """One readable line per validation problem: file:line: site 'x': field a.b: message."""
+def _repeated_names(file: Path, data: dict, lines: dict) -> list[str]:
+    """A site name used again, at the line of the record that repeats it."""
+    records = data.get("sources") if isinstance(data.get("sources"), list) else []
+    first: dict[str, int] = {}
+    problems = []
+    for i, record in enumerate(records):
+        name = record.get("name") if isinstance(record, dict) else None
+        if not isinstance(name, str):
+            continue
+        line = lines.get(("sources", i, "name")) or lines.get(("sources", i))
+        if name in first:
+            problems.append(f"{file}:{line}: site {name!r}: the name is used twice (first on line {first[name]}); "
+                            "site names must be unique")
+        else:
+            first[name] = line
+    return problems
+
+
+def _describe(file: Path, data: dict, lines: dict, loc: tuple, err: dict) -> str:
+    """One readable line per validation problem: file:line: site 'x': field a.b: message (crawler.yamlfile.explain)."""
+    from crawler.yamlfile import explain, fields_at
+
     site = ""
     # pydantic puts the union tag into loc (e.g. 'list'); drop such non-key parts for the YAML path
     yaml_path: list = []
+    rest: list = []  # parts of loc below what the file holds (a missing key), union tags left out
     node = data
     for part in loc:
         if isinstance(node, dict) and part in node:
@@ -280,20 +303,21 @@ def _describe(file: Path, data: dict, lines: dict, loc: tuple, msg: str) -> str:
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             yaml_path.append(part)
             node = node[part]
+        elif not (isinstance(node, dict) and str(part).startswith(("list", "json", "rss", "sitemap", "epaper",
+                                                                    "function-"))):
+            rest.append(part)
+            node = None
     if len(yaml_path) >= 2 and yaml_path[0] == "sources":
         entry = data["sources"][yaml_path[1]]
         name = entry.get("name") if isinstance(entry, dict) else None
         site = f"site {name!r}" if name else f"site #{yaml_path[1] + 1}"
-        field = ".".join(str(p) for p in yaml_path[2:]) or "(entry)"
-        dropped = [str(p) for p in loc[len(yaml_path):] if not str(p).startswith(("list", "json", "rss", "sitemap", "epaper", "function-"))]
-        if dropped:
-            field = ".".join([field] + dropped) if field != "(entry)" else ".".join(dropped)
+        field = ".".join(str(p) for p in yaml_path[2:] + rest) or "(entry)"
     else:
-        field = ".".join(str(p) for p in loc) or "(file)"
+        field = ".".join(str(p) for p in yaml_path + rest) or "(file)"
     line = None
     for cut in range(len(yaml_path), -1, -1):
         line = lines.get(tuple(yaml_path[:cut]))
         if line:
             break
     where = f"{file}:{line}" if line else str(file)
-    return f"{where}: {site + ': ' if site else ''}field {field}: {msg}"
+    return f"{where}: {site + ': ' if site else ''}field {field}: {explain(err, fields_at(SourcesFile, loc))}"

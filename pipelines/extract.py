@@ -5,7 +5,7 @@ from scrapy.exceptions import DropItem
 
 from crawler.analyse.pool import run_in_pool
 from crawler.analyse.prepare import extract_and_prepare
-from crawler.extract.sniff import binary_kind
+from crawler.extract.sniff import refusal
 from crawler.extensions import article_extracted, fail
 from pipelines import CrawlerPipeline
 
@@ -19,11 +19,10 @@ class ExtractPipeline(CrawlerPipeline):
         spider = self.crawler.spider
         first, *more = item["pages"]
         content_type = (first.headers or {}).get("Content-Type")
-        kind = binary_kind(first.body)
-        if kind:
-            fail(self.crawler, item["url"], "error", f"not HTML: the response is binary ({kind}), no article body",
-                 first.status)
-            raise DropItem(f"{item['url']}: binary content ({kind})")
+        refused = refusal(first.body)  # extract() refuses it too; checked here so the bytes never reach the pool
+        if refused:
+            fail(self.crawler, item["url"], "error", refused, first.status)
+            raise DropItem(f"{item['url']}: {refused}")
         extracted, prepared = await run_in_pool(extract_and_prepare, first.body, item["url"], spider.source.rules,
                                                 content_type, more_pages=[(page.body, page.url) for page in more],
                                                 workers=self.workers)

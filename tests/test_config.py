@@ -26,10 +26,10 @@ def test_the_shipped_sources_file_is_valid():
 
 
 @pytest.mark.parametrize("change, expected", [
-    (("    label: 人民网\n", "    label: 人民网\n    colour: red\n"), [":4:", "site 'people'", "colour", "Extra inputs"]),
+    (("    label: 人民网\n", "    label: 人民网\n    colour: red\n"), [":4:", "site 'people'", "colour", "unknown setting"]),
     (("(?P<year>", "(?P<yr>"), [":5:", "site 'people'", "article_patterns", "unknown named group"]),
     (("      - type: list\n", "      - type: atom\n"), [":7:", "site 'people'", "discovery.0", "atom"]),
-    (("    hosts: [people.com.cn]\n", ""), ["site 'people'", "hosts", "Field required"]),
+    (("    hosts: [people.com.cn]\n", ""), ["site 'people'", "hosts", "required but missing"]),
     (("        urls: [", "        paginate: {template: index.html}\n        urls: ["), ["site 'people'", "{n}"]),
 ])
 def test_each_mistake_is_named(tmp_path, change, expected):

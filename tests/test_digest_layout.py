@@ -202,7 +202,7 @@ def test_pdf_format_without_libreoffice_is_refused_before_anything_is_stored(db,
     result = CliRunner().invoke(digest, ["build", "--week", "2025-09-05", "--number", "640", "--format", "pdf",
                                          "-o", str(tmp_path / "out"), "--db", db_url],
                                 env={"HIWATCH_LIBREOFFICE": "no-such-office"})
-    assert result.exit_code == 5, result.output
+    assert result.exit_code == 6, result.output
     assert "needs LibreOffice" in result.output and "apt-get install libreoffice-writer" in result.output
     with db.session() as session:
         assert session.query(Digest).count() == 0

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from crawler.cli import main as hiwatch
+from crawler.db import connect
 from crawler.db.models import Article, Digest, RawPage, Run, RunSource
 from crawler.db.cluster import assign_cluster
 from crawler.analyse.relevance import score
@@ -559,6 +560,7 @@ def test_serve_refuses_other_addresses_without_a_token(monkeypatch, tmp_path):
     monkeypatch.setattr(web_app, "make_server", lambda *a, **k: started.append(a))
     monkeypatch.delenv("HIWATCH_WEB_TOKEN", raising=False)
     url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    connect(url).dispose()  # serve only reads: it never creates the database
     for host in ("0.0.0.0", "192.168.1.20", "::"):
         result = CliRunner().invoke(hiwatch, ["serve", "--host", host, "--db", url])
         assert result.exit_code == 2 and "needs an access token" in result.output, result.output
@@ -585,6 +587,7 @@ def test_serve_runs_the_app_on_localhost(monkeypatch, tmp_path):
 
     calls = []
     monkeypatch.setattr(web_app, "make_server", lambda app, host, port: calls.append((host, port)) or FakeServer())
+    connect(f"sqlite:///{tmp_path / 'x.sqlite3'}").dispose()  # serve only reads: it never creates the database
     result = CliRunner().invoke(hiwatch, ["serve", "--db", f"sqlite:///{tmp_path / 'x.sqlite3'}"])
     assert result.exit_code == 0, result.output
     assert calls == [("127.0.0.1", 8765)] and "http://127.0.0.1:8765/" in result.output

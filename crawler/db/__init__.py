@@ -8,7 +8,8 @@ from typing import Iterator
 
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from crawler.db.models import Base  # noqa: F401  (re-exported for callers)
@@ -22,6 +23,14 @@ class DatabaseError(Exception):
     """The database cannot be reached or migrated; the message says which URL and why."""
 
 
+class DatabaseURLError(DatabaseError):
+    """The URL itself is wrong (not a URL, an unknown kind of database, its driver not installed): a bad argument."""
+
+
+class DatabaseMissing(DatabaseError):
+    """A command that only reads was pointed at an SQLite file that does not exist (a mistyped path)."""
+
+
 def database_url(url: str | None = None) -> str:
     """The URL in force: the argument, else HIWATCH_DATABASE_URL, else the SQLite file var/hiwatch.sqlite3."""
     url = url or os.environ.get("HIWATCH_DATABASE_URL") or DEFAULT_DB_URL
@@ -32,9 +41,10 @@ def database_url(url: str | None = None) -> str:
 
 def redact(url: str) -> str:
     """The URL with any password hidden, for messages and logs."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -48,14 +58,41 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_engine(url: str | None = None) -> Engine:
-    url = database_url(url)
+def sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite URL (None for in-memory databases and other kinds)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        return Path(url[len("sqlite:///"):].split("?", 1)[0])  # as SQLite opens it: no ~ expansion
+    return None
+
+
+def make_engine(url: str | None = None, create: bool = True) -> Engine:
+    """An engine for `url`; with create=False an SQLite file that does not exist is DatabaseMissing, not made.
+
+    A URL that is not one, names an unknown kind of database or one whose driver is missing is DatabaseURLError."""
+    url = database_url(url)
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseURLError(f"{url!r} is not a database URL (e.g. sqlite:///var/hiwatch.sqlite3 or "
+                               "postgresql://user@host/hiwatch)") from None
+    file = sqlite_file(url) if parsed.get_backend_name() == "sqlite" else None
+    if file is not None:
+        if create:
+            file.parent.mkdir(parents=True, exist_ok=True)
+        elif not file.is_file():
+            raise DatabaseMissing(f"{file}: no such database (a mistyped --db? `hiwatch crawl`, "
+                                  "`hiwatch articles import` or `hiwatch db upgrade` create one)")
     kwargs: dict = {"future": True}
     if url.startswith("postgresql"):
         kwargs.update(pool_pre_ping=True, connect_args={"connect_timeout": 10})
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except NoSuchModuleError:
+        raise DatabaseURLError(f"{redact(url)}: unknown kind of database {parsed.drivername!r} "
+                               "(hiwatch stores into sqlite:/// or postgresql://)") from None
+    except ImportError as exc:
+        raise DatabaseURLError(f"{redact(url)}: the {parsed.drivername} driver is not installed ({exc}); "
+                               "hiwatch stores into sqlite:/// or postgresql://") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -108,9 +145,11 @@ def at_head(engine: Engine) -> bool:
         return False
 
 
-def connect(url: str | None = None, migrate: bool = True) -> Database:
-    """Open the database at `url` (see database_url) and bring its schema up to date."""
-    engine = make_engine(url)
+def connect(url: str | None = None, migrate: bool = True, create: bool = True) -> Database:
+    """Open the database at `url` (see database_url) and bring its schema up to date.
+
+    Commands that only read pass create=False: a mistyped SQLite path is then DatabaseMissing, not a new file."""
+    engine = make_engine(url, create)
     if migrate and not at_head(engine):
         upgrade(engine)
     return Database(engine)

@@ -1,7 +1,9 @@
 """Articles from other tools as JSON lines (url, title, source_name, published_at, body): validated, upserted by URL.
 
 Every line is checked before anything is written; any problem rejects the whole file with one message per
-problem, each naming the line. Accepted lines are stored with origin 'import', scored and clustered.
+problem, each naming the line. A body that is binary or larger than a page (crawler.extract.sniff) is such a
+problem; a stray NUL character is dropped (PostgreSQL cannot store it), so SQLite and PostgreSQL store the same.
+Accepted lines are stored with origin 'import', scored and clustered.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 from crawler.db.models import Article
 from crawler.db.cluster import as_utc, assign_cluster
 from crawler.analyse.relevance import Lexicon, default_lexicon, score, stored
+from crawler.extract.sniff import refusal
 from crawler.window import SHANGHAI, now_utc
 
 REQUIRED = ("url", "title", "source_name", "published_at", "body")
@@ -72,7 +75,17 @@ def parse_published(value) -> tuple[datetime, str]:
         raise ValueError(f"published_at {value!r} is not an ISO date or datetime") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=SHANGHAI)
-    return moment.astimezone(timezone.utc), "second" if moment.second else "minute"
+    try:
+        instant = moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is past the last instant Python can hold
+        raise ValueError(f"published_at {value!r} is out of range") from None
+    return instant, "second" if moment.second else "minute"
+
+
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text: split at newlines only (str.splitlines() would also split inside a body
+    at U+2028, U+0085 or a control character, which JSON strings may hold unescaped)."""
+    return text.split("\n")
 
 
 def parse_lines(lines: Iterable[str], name: str = "<input>") -> list[ImportRecord]:
@@ -90,6 +103,8 @@ def parse_lines(lines: Iterable[str], name: str = "<input>") -> list[ImportRecor
         if not isinstance(data, dict):
             problems.append(f"{where}: expected a JSON object, got {type(data).__name__}")
             continue
+        # a stray NUL (U+0000): PostgreSQL cannot store it, SQLite can; dropped on both, so both store the same
+        data = {key: value.replace("\x00", "") if isinstance(value, str) else value for key, value in data.items()}
         line_problems = []
         unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
         if unknown:
@@ -107,6 +122,11 @@ def parse_lines(lines: Iterable[str], name: str = "<input>") -> list[ImportRecor
             line_problems.append(f"url {url!r} is not an http(s) URL")
         if isinstance(data.get("source_name"), str) and len(data["source_name"]) > 64:
             line_problems.append("source_name is longer than 64 characters")
+        body = data.get("body")
+        if isinstance(body, str):
+            refused = refusal(body)  # the same check as every page extracted: binary or larger than a page
+            if refused:
+                line_problems.append(f"body {refused}")
         published = precision = None
         if "published_at" in data and data["published_at"] is not None:
             try:
@@ -182,4 +202,4 @@ def import_file(session: Session, path: str | Path, lexicon: Lexicon | None = No
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ImportError_([f"{file}: cannot read: {exc}"]) from None
-    return upsert(session, parse_lines(text.splitlines(), str(file)), lexicon)
+    return upsert(session, parse_lines(json_lines(text), str(file)), lexicon)

@@ -1,4 +1,5 @@
-"""One crawl per database at a time: a PostgreSQL advisory lock, or on SQLite an OS lock on a file beside it.
+"""One crawl per database at a time: a PostgreSQL advisory lock, or on SQLite an OS lock on a file beside it
+(beside the real file, symlinks resolved, so no spelling of the database's path gets round it).
 
 Both are released by the operating system or the server when the holding process dies, so a killed crawl
 never blocks the next night's.
@@ -34,8 +35,12 @@ class DatabaseLock:
         self._file = None
 
     def _sqlite_path(self) -> Path | None:
+        """The lock file beside the database file itself: its real path, so a symlink, a relative path or any
+        other spelling of the same file meets the same lock."""
         database = self.database.engine.url.database
-        return None if not database or database == ":memory:" else Path(database + f".{self.name}.lock")
+        if not database or database == ":memory:":
+            return None
+        return Path(os.path.realpath(database) + f".{self.name}.lock")
 
     def acquire(self) -> None:
         engine = self.database.engine

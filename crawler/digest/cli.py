@@ -16,7 +16,7 @@ FORMAT_CHOICES = ("docx", "md", "html", "pdf", "all")
 # 5: a program the request needs is not installed (LibreOffice for --format pdf)
 EXIT_CONFIG = 2
 EXIT_DATABASE = 3
-EXIT_UNAVAILABLE = 5
+EXIT_UNAVAILABLE = 6
 
 
 class Failure(click.ClickException):
@@ -29,11 +29,14 @@ def _fail(message: str, code: int = 1) -> None:
     raise Failure(message, code)
 
 
-def _open(db_url: str | None):
-    from crawler.db import DatabaseError, connect  # here, not at the top: importing the CLI stays light
+def _open(db_url: str | None, create: bool = False):
+    """The database (exit 2 on a wrong URL, 3 unreachable or, unless `create`, an SQLite file that is not there)."""
+    from crawler.db import DatabaseError, DatabaseURLError, connect  # not at the top: importing the CLI stays light
 
     try:
-        return connect(db_url)
+        return connect(db_url, create=create)
+    except DatabaseURLError as exc:
+        _fail(str(exc), EXIT_CONFIG)
     except DatabaseError as exc:
         _fail(str(exc), EXIT_DATABASE)
 
@@ -176,7 +179,7 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
     By default the issue prints the stories at or above the threshold (best first, at most max_items of
     config/digest.yaml, 3) in date order; `hiwatch digest candidates --all` lists every story. An issue already
     stored for that Friday is printed again unchanged unless --pick, --exclude or --only is given.
-    --format pdf converts the DOCX with LibreOffice (exit code 5, nothing stored, when it is not installed).
+    --format pdf converts the DOCX with LibreOffice (exit code 6, nothing stored, when it is not installed).
     """
     from sqlalchemy.exc import DBAPIError
 
@@ -192,7 +195,7 @@ def build_command(week, number, picks, excludes, only, fmt, out_dir, db_url, lex
             require_office()  # before anything is stored
         except PdfUnavailable as exc:
             _fail(str(exc), EXIT_UNAVAILABLE)
-    database = _open(db_url)
+    database = _open(db_url, create=True)  # it stores the issue: a writing command
     try:
         with database.session() as session:
             result = build_issue(session, friday, settings, lexicon, number=number, picks=_flat(picks),
@@ -236,18 +239,18 @@ def import_command(file, db_url, lexicon_path) -> None:
     """
     from sqlalchemy.exc import DBAPIError
 
-    from crawler.db.importer import ImportError_, import_file, parse_lines, upsert
+    from crawler.db.importer import ImportError_, import_file, json_lines, parse_lines, upsert
     from crawler.analyse.relevance import LexiconError, load_lexicon
 
     try:
         lexicon = load_lexicon(lexicon_path)
     except LexiconError as exc:
         _fail(str(exc), EXIT_CONFIG)
-    database = _open(db_url)
+    database = _open(db_url, create=True)
     try:
         with database.session() as session:
             if file == "-":
-                summary = upsert(session, parse_lines(sys.stdin.read().splitlines(), "<stdin>"), lexicon)
+                summary = upsert(session, parse_lines(json_lines(sys.stdin.read()), "<stdin>"), lexicon)
             else:
                 summary = import_file(session, file, lexicon)
     except ImportError_ as exc:

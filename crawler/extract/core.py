@@ -19,7 +19,8 @@ from crawler.extract.fields import (
     _author, _blocked_reason, _editor, _lines_before, _metas, _rule_dates, _source, _text_dates, _title,
     _title_from_lines, _windows,
 )
-from crawler.extract.html import _PAGE, _content, _drop, _first, _lines, _parse, _select, _text
+from crawler.extract.sniff import binary_text, not_text, refusal
+from crawler.extract.html import MAX_DEPTH, _PAGE, _content, _cut_short, _drop, _first, _lines, _parse, _select, _text
 from crawler.extract.text import clean_name, cjk_count, labelled_fields, norm_space, strip_title_suffix
 
 def extract(page: bytes | str, url: str, rules: Rules | None = None, content_type: str | None = None,
@@ -38,19 +39,29 @@ def extract(page: bytes | str, url: str, rules: Rules | None = None, content_typ
 
 
 def _extract_into(result: Extracted, page, url, rules, content_type, now, more_pages) -> None:
-    if isinstance(page, (bytes, bytearray, memoryview)):
-        html, result.encoding = decode(bytes(page), content_type)
-    elif isinstance(page, str):
-        html = page
-    else:
+    if not isinstance(page, (bytes, bytearray, memoryview, str)):
         result.blocked = "no page content"
         return
+    result.blocked = refusal(page)  # too large or binary (whatever the Content-Type says): never parsed
+    if result.blocked:
+        return
+    if isinstance(page, str):
+        html = page
+    else:
+        html, result.encoding = decode(bytes(page), content_type)
+        kind = binary_text(html)  # no magic number, but decodes to control characters: still not a page
+        if kind:
+            result.blocked = not_text(kind)
+            return
     if "\ufffd" in html[:50000] and html.count("\ufffd") > 50:
         result.warnings.append("many undecodable bytes")
     root = _parse(html)
     if root is None:
         result.blocked = "empty page"
         return
+    too_deep = _cut_short()
+    if too_deep:
+        result.warnings.append(f"nested deeper than {MAX_DEPTH} elements: the parser stops there, deeper text is lost")
     _PAGE.index = PageIndex(root)
     comments = [c.text or "" for c in root.iter(etree.Comment) if c.text and "<date>" in c.text.lower()]
     metas = _metas(root)
@@ -84,6 +95,10 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
         if lines:
             result.extractor = "trafilatura"
     for content, more_url in more_pages:
+        refused = refusal(content)
+        if refused:  # a continuation page that is an image or too large adds nothing
+            result.warnings.append(f"{more_url}: {refused}")
+            continue
         seen = set(lines)
         for line in _body_only(content, more_url, rules, result.title, content_type):
             if line not in seen:
@@ -123,4 +138,5 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     if reason and cjk_count(result.body) < 200:
         result.blocked = reason
     elif cjk_count(result.body) + len(re.findall(r"[A-Za-z]", result.body)) // 4 < MIN_BODY_CHARS:
-        result.blocked = "no article body"
+        result.blocked = ("no article body" + (f" (the page is nested deeper than {MAX_DEPTH} elements, the parser's "
+                                                "limit)" if too_deep else ""))

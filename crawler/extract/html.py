@@ -99,7 +99,10 @@ def _text(node, enough: int | None = None) -> str:
     return norm_space(" ".join(_lines(node, enough))) if node is not None else ""
 
 
-_PARSER = etree.HTMLParser()  # plain lxml elements: no Python class lookup per element, as lxml.html does
+# Plain lxml elements: no Python class lookup per element, as lxml.html does. huge_tree: libxml2 otherwise stops at
+# 256 nested elements and silently drops the rest (a body 300 <div>s deep was lost); with it the limit is 2048.
+_PARSER = etree.HTMLParser(huge_tree=True)
+MAX_DEPTH = 2048  # libxml2's nesting limit with huge_tree (XML_PARSE_HUGE)
 _STRING = etree.XPath("string()", smart_strings=False)
 
 
@@ -136,3 +139,8 @@ def _parse(html: str):
             return lxml.html.fromstring(html)
         except Exception:
             return None
+
+
+def _cut_short() -> bool:
+    """True when the last _parse() hit libxml2's nesting limit (MAX_DEPTH): what lies deeper was not read."""
+    return any(error.type_name == "ERR_RESOURCE_LIMIT" for error in _PARSER.error_log)

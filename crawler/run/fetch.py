@@ -8,8 +8,9 @@ from urllib.parse import urlsplit
 
 from crawler.run.replay import URL_HEADER
 from crawler.db.store import FetchedPage
+from crawler.extract.sniff import MAX_PAGE_BYTES
 
-MAX_BYTES = 8 * 1024 * 1024
+MAX_BYTES = MAX_PAGE_BYTES  # the largest page hiwatch accepts (crawler/extract/sniff.py)
 
 
 class FetchError(Exception):

@@ -70,6 +70,9 @@ def digest_job(config: ScheduleConfig) -> int:
 
 def build_scheduler(config: ScheduleConfig, scheduler_class=BlockingScheduler):
     """The scheduler with the nightly crawl (and the Friday build); coalescing, one instance at a time."""
+    if not isinstance(config.misfire_grace_seconds, int) or config.misfire_grace_seconds < 1:
+        raise ValueError("the grace time must be a whole number of seconds, at least 1: "
+                         f"{config.misfire_grace_seconds!r}")
     scheduler = scheduler_class(timezone=SHANGHAI, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": config.misfire_grace_seconds})
     hour, minute = _hhmm(config.crawl_at)

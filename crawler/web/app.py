@@ -39,6 +39,8 @@ OPENING_CHARS = 160
 MIN_TOKEN_LENGTH = 8
 EXIT_DATABASE = 3
 BUILT_BY = {"cli": "命令行", "page": "审阅页面"}
+MAX_ID = 2**63 - 1  # the largest row id a database holds: a longer number in a URL is a 404, not an overflow
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2999, 12, 31)  # the weeks the review page shows
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -165,9 +167,12 @@ def week_friday(day: date) -> date:
 
 def _parse_friday(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         abort(404, description=f"不是日期（应为 年-月-日，如 2025-09-05）：{text}")
+    if not FIRST_DAY <= day <= LAST_DAY:  # a week at the ends of the calendar cannot be computed (date overflow)
+        abort(400, description=f"{text}：超出范围（{FIRST_DAY} 至 {LAST_DAY}）")
+    return day
 
 
 def _ids(values) -> list[int]:
@@ -316,6 +321,8 @@ def _routes(app: Flask) -> None:
         text = request.args.get("day", "")
         try:
             day = date.fromisoformat(text)
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError(text)
         except ValueError:
             flash(f"不是日期（应为 年-月-日，如 2025-09-05）：{text}", "error")
             return redirect(url_for("index"))
@@ -457,7 +464,7 @@ def _routes(app: Flask) -> None:
                       for d in session.scalars(select(Digest).order_by(Digest.friday.desc()))]
         return render_template("archive.html", issues=issues)
 
-    @app.route("/article/<int:article_id>")
+    @app.route(f"/article/<int(max={MAX_ID}):article_id>")
     def article(article_id: int):
         from crawler.analyse.relevance import score
 
@@ -478,7 +485,7 @@ def _routes(app: Flask) -> None:
                                    friday=week_friday(day).isoformat() if day else None,
                                    paragraphs=[p for p in (row.body or "").split("\n") if p.strip()])
 
-    @app.route("/article/<int:article_id>/raw")
+    @app.route(f"/article/<int(max={MAX_ID}):article_id>/raw")
     def article_raw(article_id: int):
         """The stored page as fetched, as plain text (never rendered), to judge the extraction against."""
         with database.session() as session:
@@ -492,7 +499,7 @@ def _routes(app: Flask) -> None:
         response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
         return response
 
-    @app.route("/article/<int:article_id>/exclude", methods=["POST"])
+    @app.route(f"/article/<int(max={MAX_ID}):article_id>/exclude", methods=["POST"])
     def exclude(article_id: int):
         reason = (request.form.get("reason") or "").strip()
         if not reason:
@@ -506,7 +513,7 @@ def _routes(app: Flask) -> None:
         flash(f"#{article_id} 已标记为错误并排除：{reason}", "ok")
         return redirect(url_for("article", article_id=article_id))
 
-    @app.route("/article/<int:article_id>/restore", methods=["POST"])
+    @app.route(f"/article/<int(max={MAX_ID}):article_id>/restore", methods=["POST"])
     def restore(article_id: int):
         with database.session() as session:
             row = session.get(Article, article_id)
