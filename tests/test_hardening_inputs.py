@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import random
 import sys
 import threading
@@ -22,7 +21,7 @@ from crawler.db.lock import DatabaseLock, LockHeld
 from crawler.db.models import Article, RawPage
 from crawler.extract import extract
 from crawler.extract.sniff import MAX_PAGE_BYTES
-from replaykit import ARTICLE, SOURCES, article_url, build_replay, run_cli, write_manifest
+from replaykit import SOURCES, build_replay, run_cli, write_manifest
 
 URL = "http://health.people.com.cn/n1/2025/0902/c14739-41009999.html"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + random.Random(14).randbytes(135_000)
