@@ -151,7 +151,8 @@ def strip_title_suffix(title: str, pattern: str | None = None, hints: list[str] 
     parts = _TITLE_SEP.split(title)
     if len(parts) > 1:
         tail = parts[1:]
-        sitey = re.search(r"(?:网|频道|报|台|新闻|在线|客户端|网站|社|中心|\.com|\.cn|\.net|TV)$", tail[-1], re.I)
+        sitey = re.search(r"(?:网|频道|报|台|新闻|在线|客户端|网站|社|中心|\.com|\.cn|\.net|TV|委员会|政府|厅|局)$",
+                          tail[-1], re.I)
         short = all(len(p) <= 8 for p in tail) and len(parts[0]) >= 2 * sum(len(p) for p in tail)
         if all(len(p) <= 16 for p in tail) and len(parts[0]) >= 4 and (sitey or short):
             # keep in-title hyphens: rebuild from the original up to the first separator that starts the tail
