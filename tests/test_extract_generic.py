@@ -1,0 +1,135 @@
+"""The generic rules of issue 17, one by one: reader comments, site chrome and doubled bodies are never body;
+a government document's metadata table goes to Extracted.doc_meta and its 发布日期 is the publish date.
+Whole pages of each kind are in fixtures/articles (tests/test_extract_golden.py) and fixtures/evalpages."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from crawler.extract import extract
+from crawler.extract.dates import Candidate
+from crawler.extract.generic import cut_chrome, cut_comments, drop_repeats, is_chrome_line, is_comment_meta
+from crawler.extract.govdoc import _parse, publish_candidates
+
+NOW = datetime.fromisoformat("2026-11-20T00:00:00+00:00")
+P1 = "市卫生健康委今日召开新闻发布会，介绍今年全市基层医疗卫生服务能力提升情况。"
+P2 = "据介绍，全市社区卫生服务中心已全部开设全科门诊，家庭医生签约覆盖率超过四成。"
+P3 = "下一步，市卫生健康委将继续推进优质医疗资源下沉，让群众在家门口看好病。"
+
+
+# ---------------------------------------------------------------- 1. reader comments
+
+
+def test_comment_heading_ends_the_body():
+    lines = [P1, P2, "热门评论（共28条）", "新浪网友 [61.48.*.*] 2004-12-13 09:02:13", "说得好，支持社区医院。",
+             "引用 投诉 支持 (2) 2004-12-13 09:02:13"]
+    assert cut_comments(lines) == [P1, P2]
+
+
+def test_comment_user_and_vote_lines_end_the_body_without_a_heading():
+    lines = [P1, P2, "网易北京市网友 ip:123.114.*.* 2010-05-06 10:21:33", "这个政策好，希望早日推广到我们县里来。"]
+    assert cut_comments(lines) == [P1, P2]
+    assert cut_comments([P1, "回复 | 支持(35) | 反对(2)", "评论的正文。"]) == [P1]
+
+
+def test_a_comment_toolbar_above_the_body_is_dropped_alone():
+    assert cut_comments(["【我要评论】", P1, P2]) == [P1, P2]
+
+
+def test_sentences_about_complaints_and_comments_are_body():
+    keep = ["市民可通过12345热线举报投诉，相关部门将在三个工作日内回复处理结果。",
+            "跟帖中，不少网友表示，夜间门诊确实方便了上班族，希望推广到更多医院。"]
+    assert cut_comments([P1, *keep, P2]) == [P1, *keep, P2]
+    assert not any(is_comment_meta(line) for line in keep)
+    assert is_comment_meta("引用 投诉 支持 (2) 2004-12-13 09:02:13")
+    assert is_comment_meta("回复　顶[56]　踩[3]")
+
+
+def test_a_comment_area_longer_than_the_article_is_not_picked():
+    comments = "".join(f"<dt>大众网网友 ip:60.208.*.* 2012-06-08 1{i}:02:45</dt><dd>{P3 * 3}</dd><dd>回复 | 支持({i}) | 反对(0)</dd>"
+                       for i in range(6))
+    page = (f"<html><head><title>夜间门诊开诊</title></head><body><div class='l'><h1>夜间门诊开诊</h1>"
+            f"<div class='t'><p>{P1}</p><p>{P2}</p></div></div>"
+            f"<div class='hot'><h3>热门评论</h3><dl>{comments}</dl></div></body></html>")
+    got = extract(page, "http://health.example.com/2012/0608/1.html", now=NOW)
+    assert got.body.split("\n") == [P1, P2]
+
+
+def test_a_comment_link_in_a_toolbar_keeps_the_body_around_it():
+    page = (f"<html><head><title>夜间门诊开诊</title></head><body><div class='a'><h1>夜间门诊开诊</h1>"
+            f"<div><a href='#c'>发表评论</a><p>{P1}</p><p>{P2}</p><p>{P3}</p></div></div></body></html>")
+    got = extract(page, "http://health.example.com/2012/0608/1.html", now=NOW)
+    assert got.body.split("\n") == [P1, P2, P3]
+
+
+# ---------------------------------------------------------------- 2. site chrome
+
+
+def test_widgets_footer_and_the_menu_above_it_leave_the_body():
+    lines = ["【字体：大 中 小】【打印】【关闭】", P1, P2, "【打印本页】 【关闭窗口】", "政策原文", "政务服务", "新闻发布会",
+             "政策解读", "主办单位：广东省人民政府办公厅 承办单位：广东省政务服务和数据管理局",
+             "本网站发布的所有信息均不收取任何费用，不存在任何收费服务，请谨防上当受骗。",
+             "政府网站标识码：4400000093 粤ICP备05070829号 粤公网安备 44010402000001号"]
+    assert cut_chrome(lines) == [P1, P2]
+
+
+def test_owner_lines_at_the_very_end_go_even_without_a_licence_line():
+    assert cut_chrome([P1, P2, "主办单位：成都市卫生健康委员会 承办单位：成都市卫生健康信息中心"]) == [P1, P2]
+
+
+def test_sentences_that_name_footer_words_stay():
+    keep = ["法院认定，该平台对患者健康数据并不享有版权所有权，判决其删除相关数据。",
+            "联系人：张明 联系电话：028-61881234"]
+    assert cut_chrome([P1, *keep]) == [P1, *keep]
+    assert not is_chrome_line(keep[0])
+    assert is_chrome_line("Copyright © 2012 大众网 版权所有 鲁ICP备09023866号")
+    assert is_chrome_line("扫一扫在手机打开当前页")
+
+
+def test_a_menu_run_before_the_first_sentence_goes():
+    assert cut_chrome(["首页", "政务公开", "政务服务", "互动交流", P1, P2]) == [P1, P2]
+    assert cut_chrome(["一、总体要求", P1]) == ["一、总体要求", P1]
+
+
+# ---------------------------------------------------------------- 3. the same body twice
+
+
+def test_a_second_copy_and_its_headline_go():
+    lines = [P1, P2, P3, "夜间门诊开诊", "2021-03-22 07:40 来源：湖南日报", P1, P2, P3]
+    assert drop_repeats(lines) == [P1, P2, P3]
+
+
+def test_repeats_that_are_the_articles_own_stay():
+    specs = ["北斗星CH6350B", "变速箱：国产手动五速", "驱动型式：前置前驱", "爱迪尔DH7100", "变速箱：国产手动五速",
+             "驱动型式：前置前驱"]
+    assert drop_repeats(specs) == specs  # table cells, no running text
+    assert drop_repeats([P1] * 4) == [P1] * 4  # one paragraph, not a run of the article's paragraphs
+    assert drop_repeats([P1, P2, "（完）", P3]) == [P1, P2, "（完）", P3]
+
+
+# ---------------------------------------------------------------- 4. government documents
+
+
+def test_table_labels_in_every_layout():
+    assert _parse("索 引 号：\n000014349/2024-00031\n主题分类：\n卫生、体育\n发文字号：\n国办发〔2024〕9号") == {
+        "索引号": "000014349/2024-00031", "主题分类": "卫生、体育", "发文字号": "国办发〔2024〕9号",
+        "文号": "国办发〔2024〕9号"}
+    assert _parse("索引号：008624390/2025-00047 分类：通知公告\n发布机构：基层卫生健康司") == {
+        "索引号": "008624390/2025-00047", "分类": "通知公告", "发布机构": "基层卫生健康司", "发文机关": "基层卫生健康司"}
+    assert _parse("有 效 性\n有效\n成文日期\n2023-12-20") == {"有效性": "有效", "成文日期": "2023-12-20"}
+
+
+def test_the_publish_date_is_fabu_riqi_not_chengwen_riqi():
+    written = Candidate(datetime(2024, 7, 30), "text", "day")
+    other = Candidate(datetime(2024, 8, 6, 9, 30), "meta", "minute")
+    got = publish_candidates({"成文日期": "2024-07-30", "发布日期": "2024-08-06"}, [written, other])
+    assert got[0].value == datetime(2024, 8, 6) and got[0].source == "rule"
+    assert written not in got and other in got
+    assert publish_candidates({"成文日期": "2024-07-30"}, [written]) == [written]
+
+
+def test_a_news_page_has_no_doc_meta():
+    page = (f"<html><head><title>夜间门诊开诊</title></head><body><h1>夜间门诊开诊</h1>"
+            f"<div class='t'><p>发布日期：2024-08-06 来源：市卫生健康委</p><p>{P1}</p><p>{P2}</p></div></body></html>")
+    got = extract(page, "http://health.example.com/2024/0806/1.html", now=NOW)
+    assert got.doc_meta == {} and got.to_json()["doc_meta"] == {}
+    assert got.body.split("\n") == [P1, P2]
