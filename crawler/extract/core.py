@@ -24,6 +24,9 @@ from crawler.extract.fields import (
 from crawler.extract.html import _PAGE, _content, _drop, _first, _lines, _parse, _select, _text
 from crawler.extract.text import clean_name, cjk_count, labelled_fields, norm_space, strip_title_suffix
 
+_GOV_LABELS = re.compile("索引号|成文日期|发文机关|发文字号|主题分类")
+
+
 def extract(page: bytes | str, url: str, rules: Rules | None = None, content_type: str | None = None,
             now: datetime | None = None, more_pages: Sequence[tuple[bytes | str, str]] = ()) -> Extracted:
     """Extract one article page (plus continuation pages). Bytes are decoded here; never raises."""
@@ -79,7 +82,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
         if el.getparent() is not None and el is not root:
             _drop(el)
     drop_comment_blocks(root, title_el)  # nor are comment areas known by their heading ('网友评论', '跟帖')
-    if any(label in html for label in ("索引号", "成文日期", "发文机关", "发文字号", "主题分类")):
+    if _GOV_LABELS.search(html):
         # a government document: its metadata table goes to doc_meta, never into the body
         block, result.doc_meta = find_meta_block(root)
         for el in (meta_elements(block) if block is not None else []):

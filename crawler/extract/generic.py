@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
+
 from crawler.extract.html import _drop, _lines
 from crawler.extract.text import cjk_count, norm_space, punct_count
 
@@ -150,13 +152,19 @@ def drop_repeats(lines: list[str]) -> list[str]:
     return out
 
 
+_HEAD_TEXTS = etree.XPath('//text()[contains(., "评") or contains(., "帖") or contains(., "留言") or contains(., "参与")]')
+
+
 def drop_comment_blocks(root, title_el=None) -> int:
     """Remove reader-comment areas found by their heading ('网友评论', '热门评论', '跟帖'…): the outermost element
     whose first line is the heading. A heading that is a link ('我要评论' in a toolbar) counts only when that
     element shows comment user/IP/vote lines. Returns how many were removed."""
     keep = set(title_el.iterancestors()) | {title_el} if title_el is not None else set()
-    heads = [el for el in root.iter() if isinstance(el.tag, str) and el.text and len(el.text.strip()) <= 40
-             and COMMENT_HEAD.search(norm_space(el.text))]
+    heads = []
+    for text in _HEAD_TEXTS(root):  # text nodes with a comment word, found in C; then the full pattern
+        el = text.getparent()
+        if text.is_text and el is not None and len(text.strip()) <= 40 and COMMENT_HEAD.search(norm_space(text)):
+            heads.append(el)
     removed = 0
     for head in heads:
         ancestors = list(head.iterancestors())
