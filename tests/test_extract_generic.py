@@ -133,3 +133,18 @@ def test_a_news_page_has_no_doc_meta():
     got = extract(page, "http://health.example.com/2024/0806/1.html", now=NOW)
     assert got.doc_meta == {} and got.to_json()["doc_meta"] == {}
     assert got.body.split("\n") == [P1, P2]
+
+
+def test_a_table_with_variant_labels_gives_the_canonical_keys_and_date():
+    table = ("<table class='xxgk'><tr><td>索&nbsp;引&nbsp;号：</td><td>11440000006942340N/2024-00321</td>"
+             "<td>发布机构：</td><td>广东省卫生健康委员会</td></tr><tr><td>生成日期：</td><td>2024-05-06</td>"
+             "<td>发布时间：</td><td>2024-05-13 17:20</td></tr><tr><td>文　　号：</td><td>粤卫函〔2024〕88号</td></tr></table>")
+    page = (f"<html><head><title>关于开展健康促进医院建设的通知</title></head><body>{table}"
+            f"<h1>关于开展健康促进医院建设的通知</h1><div class='x'><p>各地级以上市卫生健康局：</p><p>{P1}</p>"
+            f"<p>{P2}</p><p>广东省卫生健康委员会</p><p>2024年5月6日</p></div></body></html>")
+    got = extract(page, "https://wsjkw.gd.gov.cn/zwgk/content/post_4412345.html", now=NOW)
+    assert got.doc_meta == {"索引号": "11440000006942340N/2024-00321", "发布机构": "广东省卫生健康委员会",
+                            "发文机关": "广东省卫生健康委员会", "生成日期": "2024-05-06", "成文日期": "2024-05-06",
+                            "发布时间": "2024-05-13 17:20", "发布日期": "2024-05-13 17:20", "文号": "粤卫函〔2024〕88号"}
+    assert got.published_at == datetime.fromisoformat("2024-05-13T09:20:00+00:00")
+    assert got.body.split("\n") == ["各地级以上市卫生健康局：", P1, P2, "广东省卫生健康委员会", "2024年5月6日"]

@@ -16,16 +16,13 @@ from crawler.extract.css import PageIndex
 from crawler.extract.dates import choose, date_from_url, htmldate_candidate, meta_candidates
 from crawler.extract.decode import decode
 from crawler.extract.generic import drop_comment_blocks
-from crawler.extract.govdoc import find_meta_block, meta_elements, publish_candidates
+from crawler.extract.govdoc import GATE as GOV_GATE, find_meta_block, meta_elements, publish_candidates
 from crawler.extract.fields import (
     _author, _blocked_reason, _editor, _lines_before, _metas, _rule_dates, _source, _text_dates, _title,
     _title_from_lines, _windows,
 )
 from crawler.extract.html import _PAGE, _content, _drop, _first, _lines, _parse, _select, _text
 from crawler.extract.text import clean_name, cjk_count, labelled_fields, norm_space, strip_title_suffix
-
-_GOV_LABELS = re.compile("索引号|成文日期|发文机关|发文字号|主题分类")
-
 
 def extract(page: bytes | str, url: str, rules: Rules | None = None, content_type: str | None = None,
             now: datetime | None = None, more_pages: Sequence[tuple[bytes | str, str]] = ()) -> Extracted:
@@ -82,7 +79,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
         if el.getparent() is not None and el is not root:
             _drop(el)
     drop_comment_blocks(root, title_el)  # nor are comment areas known by their heading ('网友评论', '跟帖')
-    if _GOV_LABELS.search(html):
+    if GOV_GATE.search(html):
         # a government document: its metadata table goes to doc_meta, never into the body
         block, result.doc_meta = find_meta_block(root)
         for el in (meta_elements(block) if block is not None else []):

@@ -7,13 +7,19 @@ from crawler.extract.dates import Candidate, parse_datetime
 from crawler.extract.html import _lines
 
 # Labels a metadata table shows (TRS / Hanweb / gov.cn templates); spaces inside a label are padding ('索 引 号').
-LABELS = ("索引号", "主题分类", "组配分类", "体裁分类", "组织分类", "服务对象分类", "分类", "发文机关", "发文单位", "发布机构",
-          "成文日期", "发布日期", "生效日期", "废止日期", "实施日期", "发文字号", "文号", "标题", "名称", "主题词",
-          "有效性", "时效性", "效力状态", "公开方式", "公开范围", "统一编号", "信息来源", "内容概述", "来源")
+LABELS = ("索引号", "主题分类", "组配分类", "体裁分类", "组织分类", "服务对象分类", "信息分类", "分类", "发文机关", "发文单位",
+          "发布机构", "所属机构", "成文日期", "生成日期", "印发日期", "发文日期", "发布日期", "发布时间", "公开日期",
+          "生效日期", "废止日期", "实施日期", "发文字号", "文号", "标题", "名称", "主题词", "有效性", "时效性", "效力状态",
+          "公开方式", "公开范围", "公开时限", "统一编号", "信息来源", "内容概述", "来源")
 # A block is a metadata table when it shows at least three of these.
-CORE = {"索引号", "主题分类", "分类", "发文机关", "发文单位", "发布机构", "成文日期", "发布日期", "发文字号", "文号"}
+CORE = {"索引号", "主题分类", "信息分类", "分类", "发文机关", "发文单位", "发布机构", "成文日期", "生成日期", "印发日期",
+        "发文日期", "发布日期", "发文字号", "文号"}
 # Canonical names other code reads, set beside the page's own label when the page uses a variant.
-ALIASES = {"发文字号": "文号", "发文单位": "发文机关", "发布机构": "发文机关"}
+ALIASES = {"发文字号": "文号", "发文单位": "发文机关", "发布机构": "发文机关", "发布时间": "发布日期", "公开日期": "发布日期",
+           "生成日期": "成文日期", "印发日期": "成文日期", "发文日期": "成文日期"}
+# Cheap test on the raw page before any table is looked for.
+_PAD = r"(?:\s|\u3000|&nbsp;|&#160;)*"
+GATE = re.compile(rf"索{_PAD}引{_PAD}号|成文日期|生成日期|发文机关|发文字号|主题分类|发布机构|印发日期")
 _SPACED = [(label, r"[ \t\u3000\u00a0]*".join(label)) for label in LABELS]
 _LABEL = re.compile(
     r"(?:^|(?<=[\n\s|｜]))(?P<label>" + "|".join(pattern for _label, pattern in _SPACED) + r")"

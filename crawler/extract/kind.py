@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from crawler.extract.generic import COMMENT_HEAD, is_comment_meta
-from crawler.extract.govdoc import find_meta_block
+from crawler.extract.govdoc import GATE, find_meta_block
 from crawler.extract.html import _lines, _parse
 
 NEWS, EPAPER, GOVDOC, COMMENTS = "news article", "e-paper", "government document", "portal with comments"
@@ -24,7 +24,7 @@ def page_kind(html: str, url: str = "", declared: str | None = None) -> str:
     root = _parse(html or "")
     if root is None:
         return NEWS
-    if any(label in html for label in ("索引号", "成文日期", "发文机关", "发文字号", "主题分类")):
+    if GATE.search(html):
         block, _fields = find_meta_block(root)
         if block is not None:
             return GOVDOC
