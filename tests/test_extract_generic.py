@@ -148,3 +148,11 @@ def test_a_table_with_variant_labels_gives_the_canonical_keys_and_date():
                             "发布时间": "2024-05-13 17:20", "发布日期": "2024-05-13 17:20", "文号": "粤卫函〔2024〕88号"}
     assert got.published_at == datetime.fromisoformat("2024-05-13T09:20:00+00:00")
     assert got.body.split("\n") == ["各地级以上市卫生健康局：", P1, P2, "广东省卫生健康委员会", "2024年5月6日"]
+
+
+def test_related_documents_after_a_government_document_leave_the_body():
+    from crawler.extract.body import _clean_body_lines
+
+    lines = [P1, P2, P3, "市卫生健康委", "2024年5月6日", "相关稿件：", "图解：基层医疗卫生服务能力提升行动方案",
+             "市卫生健康委有关负责人解读行动方案"]
+    assert _clean_body_lines(lines, "")[0] == [P1, P2, P3, "市卫生健康委", "2024年5月6日"]
