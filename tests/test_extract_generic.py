@@ -25,6 +25,18 @@ def test_comment_heading_ends_the_body():
     assert cut_comments(lines) == [P1, P2]
 
 
+def test_comment_headings_and_lines_that_only_look_like_them():
+    from crawler.extract.generic import COMMENT_HEAD
+
+    for head in ("网友评论", "热门评论（共28条）", "网友评论 (共 3 条) 查看所有评论", "全部评论 59条", "【我要评论】",
+                 "网友跟帖 已有 1286 人参与", "最新评论 更多>>", "评论(12)", "网友评论仅供其表达个人看法，并不表明本网立场。"):
+        assert COMMENT_HEAD.search(head), head
+    for line in ("跟帖评论服务管理规定", "评论区管理新规出台", "网友评论称赞医生很负责", "评论：让健康中国建设惠及人民"):
+        assert not COMMENT_HEAD.search(line), line
+    subheading = [P1, "跟帖评论服务管理规定", P2]
+    assert cut_comments(subheading) == subheading
+
+
 def test_comment_user_and_vote_lines_end_the_body_without_a_heading():
     lines = [P1, P2, "网易北京市网友 ip:123.114.*.* 2010-05-06 10:21:33", "这个政策好，希望早日推广到我们县里来。"]
     assert cut_comments(lines) == [P1, P2]

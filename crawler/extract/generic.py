@@ -8,12 +8,16 @@ from lxml import etree
 from crawler.extract.html import _drop, _lines
 from crawler.extract.text import cjk_count, norm_space, punct_count
 
-# A reader-comment area starts with one of these headings ('网友评论', '热门评论（共12条）', '我要评论', '跟帖').
+# A reader-comment area starts with one of these headings ('网友评论', '热门评论（共12条）', '网友跟帖 已有 1286 人参与',
+# '网友评论 (共 3 条) 查看所有评论'): the heading word, then only a count and a 'see all' link.
+_HEAD_WORD = (r"网友评论|热门评论|最新评论|精彩评论|我要评论|发表评论|网友跟帖|热门跟帖|最新跟帖|跟帖|评论区|读者评论|相关评论|"
+              r"用户评论|全部评论|评论列表|查看评论|查看全部评论|查看所有评论|网友留言|我要留言|发表留言|评论")
+_HEAD_COUNT = r"(?:[\s（(【\[]*(?:共|已有|有)?\s*\d+\s*(?:条评论|条跟帖|条|人参与|人评论|人跟帖)?[\s）)】\]]*)"
+_HEAD_MORE = r"(?:[|｜>›»\s]*(?:查看|更多|全部|所有|发表|我要|进入|参与)[^，。！？,]{0,10})"
 COMMENT_HEAD = re.compile(
-    r"^[【\[<《]?\s*(?:网友评论|热门评论|最新评论|精彩评论|我要评论|发表评论|网友跟帖|热门跟帖|最新跟帖|跟帖|评论区|读者评论|"
-    r"相关评论|用户评论|全部评论|评论列表|查看评论|查看全部评论|网友留言|我要留言|发表留言)\s*[】\]>》]?[^，。！？,]{0,30}$"
+    rf"^[【\[<《]?\s*(?:{_HEAD_WORD})\s*[】\]>》]?\s*{_HEAD_COUNT}?{_HEAD_MORE}?\s*[:：>›»]*\s*$"
     r"|^(?:已有|共有?)\s*\d+\s*(?:条评论|人参与|人评论|条跟帖)"
-    r"|网友评论仅供(?:其)?表达个人看法|^以下网友评论只代表网友个人观点|^评论\s*[（(]?\s*\d+\s*[)）]?\s*$"
+    r"|网友评论仅供(?:其)?表达个人看法|^以下网友评论只代表网友个人观点"
 )
 # One reader comment's user / masked-IP line: '网友 [61.48.*.*] 2004-12-13 09:02:13', '新浪网友：… 2005-02-06 12:30'.
 COMMENT_META = re.compile(
