@@ -168,3 +168,12 @@ def test_related_documents_after_a_government_document_leave_the_body():
     lines = [P1, P2, P3, "市卫生健康委", "2024年5月6日", "相关稿件：", "图解：基层医疗卫生服务能力提升行动方案",
              "市卫生健康委有关负责人解读行动方案"]
     assert _clean_body_lines(lines, "")[0] == [P1, P2, P3, "市卫生健康委", "2024年5月6日"]
+
+
+def test_a_comment_list_without_a_heading_longer_than_the_article_is_not_picked():
+    comments = "".join(f"<div class='u'>网友 小{i} [218.247.*.*] 2005-02-06 1{i}:30:00</div><div class='t'>{P3 * 3}</div>"
+                       for i in range(5))
+    page = (f"<html><head><title>夜间门诊开诊</title></head><body><div class='l'><h1>夜间门诊开诊</h1>"
+            f"<div class='t'><p>{P1}</p><p>{P2}</p></div></div><div class='pl'>{comments}</div></body></html>")
+    got = extract(page, "http://health.example.com/2005/0206/1.html", now=NOW)
+    assert got.body.split("\n") == [P1, P2]

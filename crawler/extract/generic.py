@@ -189,3 +189,31 @@ def drop_comment_blocks(root, title_el=None) -> int:
         _drop(top)
         removed += 1
     return removed
+
+
+_IP_TEXTS = etree.XPath('//text()[contains(., ".*")]')
+
+
+def drop_unheaded_comments(root, title_el=None) -> bool:
+    """A comment list without a heading: three or more masked-IP user lines ('[61.48.*.*]') whose nearest common
+    container holds nothing before the first of them but a line or two (no article) and not the headline.
+    That container is removed; a list sharing its container with the article is left to cut_comments."""
+    users = [t.getparent() for t in _IP_TEXTS(root)
+             if t.getparent() is not None and len(t) <= 120 and COMMENT_META.search(norm_space(t))]
+    if len(users) < 3:
+        return False
+    common = set(users[0].iterancestors())
+    ordered = list(users[0].iterancestors())
+    for el in users[1:]:
+        common &= set(el.iterancestors()) | {el}
+    container = next((a for a in ordered if a in common), None)
+    if container is None or not isinstance(container.tag, str) or container.tag.lower() in ("body", "html"):
+        return False
+    if title_el is not None and (title_el is container or container in title_el.iterancestors()):
+        return False
+    lines = _lines(container)
+    first = next((i for i, line in enumerate(lines) if is_comment_meta(line)), len(lines))
+    if first > 2 or any(_sentence(line) for line in lines[:first]):
+        return False
+    _drop(container)
+    return True
