@@ -6,7 +6,7 @@ import re
 
 from crawler.extract.generic import COMMENT_HEAD, is_comment_meta
 from crawler.extract.govdoc import GATE, find_meta_block
-from crawler.extract.html import _lines, _parse
+from crawler.extract.html import _drop, _lines, _parse
 
 NEWS, EPAPER, GOVDOC, COMMENTS = "news article", "e-paper", "government document", "portal with comments"
 KINDS = (NEWS, EPAPER, GOVDOC, COMMENTS)
@@ -29,7 +29,7 @@ def page_kind(html: str, url: str = "", declared: str | None = None) -> str:
         if block is not None:
             return GOVDOC
     for bad in root.xpath("//script|//style|//noscript|//template"):
-        bad.getparent().remove(bad)
+        _drop(bad)
     lines = _lines(root)
     if _EPAPER_URL.search(url or "") or len({m.group(0) for line in lines for m in _EPAPER_TEXT.finditer(line)}) >= 2:
         return EPAPER
