@@ -57,8 +57,8 @@ def test_sentences_about_complaints_and_comments_are_body():
 
 
 def test_a_comment_area_longer_than_the_article_is_not_picked():
-    comments = "".join(f"<dt>大众网网友 ip:60.208.*.* 2012-06-08 1{i}:02:45</dt><dd>{P3 * 3}</dd><dd>回复 | 支持({i}) | 反对(0)</dd>"
-                       for i in range(6))
+    comments = "".join(f"<dt>大众网网友 ip:60.208.*.* 2012-06-08 1{i}:02:45</dt><dd>{P3 * 3}</dd>"
+                       f"<dd>回复 | 支持({i}) | 反对(0)</dd>" for i in range(6))
     page = (f"<html><head><title>夜间门诊开诊</title></head><body><div class='l'><h1>夜间门诊开诊</h1>"
             f"<div class='t'><p>{P1}</p><p>{P2}</p></div></div>"
             f"<div class='hot'><h3>热门评论</h3><dl>{comments}</dl></div></body></html>")

@@ -250,7 +250,8 @@ def format_report(report: dict) -> str:
     """A readable plain-text table: per page, per site, per page kind, overall, and the weak (GNE) block."""
     who = list(report["overall"].keys())
     lines = []
-    head = f"{'page':58} {'truth':11} {'page kind':20} " + " ".join(f"{w[:5] + ' F1':>8} {w[:5] + ' day':>9}" for w in who)
+    columns = " ".join(f"{w[:5] + ' F1':>8} {w[:5] + ' day':>9}" for w in who)
+    head = f"{'page':58} {'truth':11} {'page kind':20} {columns}"
     lines.append(head)
     lines.append("-" * len(head))
 
