@@ -403,8 +403,10 @@ def schedule(crawl_at, digest_at, digest_dir, grace, crawl_args) -> None:
 @click.argument("realpages", required=False, type=click.Path(file_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
 def eval_command(realpages, as_json) -> None:
-    """Extraction evaluation on saved pages with ground truth (default ../shared/realpages): body F1 and
-    publish-day accuracy per page and on average, beside trafilatura's own result in the same run."""
+    """Extraction evaluation on saved pages with ground truth (default ../shared/realpages; the project's own
+    set is fixtures/evalpages): body F1 and publish-day accuracy per page, per site, per page kind (news
+    article, e-paper, government document, portal with comments) and on average, beside trafilatura's own
+    result in the same run."""
     from crawler.config import REPO_ROOT
     from crawler.extract.evaluate import evaluate, format_report
 

@@ -87,6 +87,11 @@ def check(got, expected: dict) -> list[str]:
     for good in expected.get("body_must", []):
         if good not in got.body:
             problems.append(f"body lacks {good!r}")
+    for once in expected.get("body_once", []):  # a doubled (hidden / print / mobile) copy is not body twice
+        if got.body.count(once) != 1:
+            problems.append(f"body has {once!r} {got.body.count(once)} times, want once")
+    if "doc_meta" in expected and got.doc_meta != expected["doc_meta"]:
+        problems.append(f"doc_meta: got {got.doc_meta!r}, want {expected['doc_meta']!r}")
     if got.blocked:
         problems.append(f"marked blocked: {got.blocked}")
     return problems
@@ -156,6 +161,6 @@ def test_fixture_article_without_site_rules(spec):
     page = (ARTICLES / expected["page"]).read_bytes()
     got = extract(page, expected["url"], rules=None, now=NOW)
     reduced = {k: expected[k] for k in ("title", "published_at", "date_precision", "body_first", "body_last",
-                                         "body_must_not") if k in expected}
+                                         "body_must_not", "body_once", "doc_meta") if k in expected}
     problems = check(got, reduced)
     assert not problems, f"{spec.name} (generic path):\n  " + "\n  ".join(problems)

@@ -24,6 +24,10 @@ class Extracted:
     encoding: str | None = None
     blocked: str | None = None  # why this page is a block/challenge page and not an article
     warnings: list[str] = field(default_factory=list)
+    # a government document's metadata table, keyed by the page's own labels without the colon ('索引号', '分类'
+    # or '主题分类', '发文机关', '成文日期', '发布日期', '文号'…); '文号' / '发文机关' also set from '发文字号' /
+    # '发文单位' / '发布机构' when the page uses those (crawler.extract.govdoc)
+    doc_meta: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict:
         data = asdict(self)

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from crawler.config import Rules
 from crawler.extract import rules_builtin as B
 from crawler.extract.decode import decode
+from crawler.extract.generic import cut_chrome, cut_comments, drop_repeats
 from crawler.extract.html import _PAGE, _WORDISH, _content, _drop, _lines, _parse, _select, _SKIP
 from crawler.extract.css import PageIndex
 from crawler.extract.text import cjk_count, norm_space, punct_count, tidy_lines
@@ -147,13 +148,16 @@ def _metaish(line: str) -> bool:
         or _META_LINE.search(line) and len(line) <= 40
         or re.match(r"^(?:首页|当前位置|您的位置|位置)\s*[>:：»]", line)
         or line.count(">") >= 2 or line.count("»") >= 2
-        or re.match(r"^(?:www\.|https?://)\S+$", line)
+        or re.match(r"^(?:www\.|https?://)\S+(?:$|\s.{0,40}$)", line)  # 'http://news.sina.com.cn 2004年…'
+
         or re.search(r"(?:记者|通讯员)\s*[\u3400-\u9fff]{2,4}(?:\s+[\u3400-\u9fff]{2,4})*$", line) and len(line) <= 40
         or (len(line) <= 4 and not punct_count(line))
     )
 
 
 def _clean_body_lines(lines: list[str], title: str) -> tuple[list[str], str | None]:
+    # generic rules (crawler.extract.generic): comments, chrome and a doubled copy are never body
+    lines = drop_repeats(cut_chrome(cut_comments(lines)))
     kept, _dropped, editor = tidy_lines(lines)
     # a container that starts above the headline: cut through the headline line
     if title and len(title) >= 6:

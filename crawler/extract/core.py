@@ -15,6 +15,8 @@ from crawler.extract.body import MIN_BODY_CHARS, _body_only, _clean_body_lines, 
 from crawler.extract.css import PageIndex
 from crawler.extract.dates import choose, date_from_url, htmldate_candidate, meta_candidates
 from crawler.extract.decode import decode
+from crawler.extract.generic import drop_comment_blocks, drop_unheaded_comments
+from crawler.extract.govdoc import GATE as GOV_GATE, find_meta_block, meta_elements, publish_candidates
 from crawler.extract.fields import (
     _author, _blocked_reason, _editor, _lines_before, _metas, _rule_dates, _source, _text_dates, _title,
     _title_from_lines, _windows,
@@ -87,6 +89,14 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     for el in _select(root, B.COMMENTS):  # reader comments are never body text
         if el.getparent() is not None and el is not root:
             _drop(el)
+    drop_comment_blocks(root, title_el)  # nor are comment areas known by their heading ('网友评论', '跟帖')
+    drop_unheaded_comments(root, title_el)  # or by their users' masked IPs
+    if GOV_GATE.search(html):
+        # a government document: its metadata table goes to doc_meta, never into the body
+        block, result.doc_meta = find_meta_block(root)
+        for el in (meta_elements(block) if block is not None else []):
+            if el is not root:
+                _drop(el)
     lines, body_editor, how = _pick_body(root, rules, result.title, result.warnings)
     # 'rules:<selector>' (sources.yaml), 'builtin:<selector>' (template families), 'density', 'trafilatura'
     result.extractor = (how or "none")[:64]  # the DB column is String(64)
@@ -126,6 +136,8 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
         cand = htmldate_candidate(html, url)
         if cand:
             candidates.append(cand)
+    if result.doc_meta:
+        candidates = publish_candidates(result.doc_meta, candidates)
     picked = choose(candidates, url_day, now)
     if picked:
         result.published_at = picked.utc()

@@ -19,6 +19,10 @@ Body score: F1 over character bigrams (multiset), after removing whitespace and 
 the predicted publish day in Asia/Shanghai equals the truth day (a missing date is wrong); pages without a
 date truth (cwced 'UNKNOWN') count for body only.
 
+Page kind (news article, e-paper, government document, portal with comments): the manifest's ``page_kind``
+when it names one, else crawler.extract.kind.page_kind() reads it off the page; strong-truth means are also
+given per kind, for both extractors.
+
 Ours: crawler.extract.extract(bytes, url, rules of the site record in config/sources.yaml). Trafilatura:
 trafilatura.bare_extraction(decoded str, url=url, with_metadata=True), default settings otherwise, on the
 same decoded text in the same run (its date is htmldate's). Both get the same URL (None when the manifest
@@ -35,6 +39,7 @@ from datetime import date
 from pathlib import Path
 
 from crawler.extract.dates import SHANGHAI, parse_datetime
+from crawler.extract.kind import KINDS, page_kind
 
 STRONG_KINDS = ("cwced", "fundus", "trafilatura", "readability")
 
@@ -188,7 +193,8 @@ def _summary(pages: list[dict], who: str) -> dict:
 
 
 def evaluate(realpages_dir: str | Path, with_trafilatura: bool = True) -> dict:
-    """Score every manifest page that has ground truth; averages overall (strong truth), per site, weak apart."""
+    """Score every manifest page that has ground truth; averages overall (strong truth), per site and per page
+    kind, weak apart."""
     from crawler.config import SourcesError, load_sources
     from crawler.extract.decode import decode
 
@@ -207,14 +213,15 @@ def evaluate(realpages_dir: str | Path, with_trafilatura: bool = True) -> dict:
             continue
         content = (realpages / entry["file"]).read_bytes()
         url = entry.get("url") or ""
+        html, _ = decode(content)
         start = time.perf_counter()
         body, day = _ours(content, url, sources)
         timing["ours"] += time.perf_counter() - start
         row = {"file": entry["file"], "site": entry["site"], "kind": truth["kind"], "weak": truth["weak"],
+               "page_kind": page_kind(html, url, entry.get("page_kind")),
                "truth_day": truth["day"].isoformat() if truth["day"] else None, "day_from": truth["day_from"],
                "ours": _score(body, day, truth)}
         if with_trafilatura:
-            html, _ = decode(content)
             start = time.perf_counter()
             t_body, t_day = _trafilatura(html, url)
             timing["trafilatura"] += time.perf_counter() - start
@@ -227,18 +234,24 @@ def evaluate(realpages_dir: str | Path, with_trafilatura: bool = True) -> dict:
               "overall": {w: _summary(strong, w) for w in who},
               "weak_gne": {w: _summary(weak, w) for w in who} if weak else {},
               "all_incl_weak": {w: _summary(pages, w) for w in who},
-              "per_site": {}}
+              "per_site": {}, "per_kind": {}, "per_kind_all": {}}
     for site in sorted({p["site"] for p in strong}):
         group = [p for p in strong if p["site"] == site]
         report["per_site"][site] = {w: _summary(group, w) for w in who}
+    for kind in KINDS:  # every kind, an empty one too: the table says when the set has no page of a kind
+        group = [p for p in strong if p["page_kind"] == kind]
+        report["per_kind"][kind] = {w: _summary(group, w) for w in who}
+        group = [p for p in pages if p["page_kind"] == kind]
+        report["per_kind_all"][kind] = {w: _summary(group, w) for w in who}
     return report
 
 
 def format_report(report: dict) -> str:
-    """A readable plain-text table: per page, per site, overall, and the weak (GNE) block."""
+    """A readable plain-text table: per page, per site, per page kind, overall, and the weak (GNE) block."""
     who = list(report["overall"].keys())
     lines = []
-    head = f"{'page':58} {'kind':11} " + " ".join(f"{w[:5] + ' F1':>8} {w[:5] + ' day':>9}" for w in who)
+    columns = " ".join(f"{w[:5] + ' F1':>8} {w[:5] + ' day':>9}" for w in who)
+    head = f"{'page':58} {'truth':11} {'page kind':20} {columns}"
     lines.append(head)
     lines.append("-" * len(head))
 
@@ -249,12 +262,14 @@ def format_report(report: dict) -> str:
         name = p["file"][-58:]
         kind = p["kind"] + ("*" if p["weak"] else "")
         cells = " ".join(f"{p[w]['body_f1']:8.3f} {mark(p[w]['day_ok']):>9}" for w in who)
-        lines.append(f"{name:58} {kind:11} {cells}")
+        lines.append(f"{name:58} {kind:11} {p.get('page_kind', ''):20} {cells}")
     lines.append("")
     lines.append(f"{'summary':34} {'pages':>5} {'dated':>5} " + " ".join(f"{w[:5] + ' F1':>8} {w[:5] + ' day':>9}" for w in who))
 
     def row(label, block):
         any_w = block[who[0]]
+        if not any_w["pages"]:
+            return f"{label:34} {0:5d} {0:5d} " + " ".join(f"{'-':>8} {'-':>9}" for _w in who)
         cells = " ".join(
             f"{(block[w]['body_f1'] or 0):8.3f} {('%.3f' % block[w]['day_accuracy']) if block[w]['day_accuracy'] is not None else '-':>9}"
             for w in who)
@@ -262,10 +277,14 @@ def format_report(report: dict) -> str:
 
     for site, block in report["per_site"].items():
         lines.append(row(f"site {site}", block))
+    for kind, block in report.get("per_kind", {}).items():
+        lines.append(row(f"kind {kind}", block))
     lines.append(row("OVERALL (strong truth)", report["overall"]))
     if report.get("weak_gne"):
         lines.append(row("weak truth: GNE output (*)", report["weak_gne"]))
         lines.append(row("all pages, strong + weak", report["all_incl_weak"]))
+        for kind, block in report.get("per_kind_all", {}).items():
+            lines.append(row(f"  kind {kind} +weak", block))
     t = report.get("timing_seconds", {})
     n = len(report["pages"])
     lines.append("")

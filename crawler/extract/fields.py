@@ -55,6 +55,10 @@ def _title(root, rules: Rules | None, metas: dict[str, str]) -> tuple[str, objec
     el, _ = _first(root, B.TITLE)
     if el is not None and _el_title(el):
         return _el_title(el), el
+    # government CMSs (TRS, Hanweb, gov.cn) name the document in <meta name="ArticleTitle">: the <title> starts with it
+    article_title = norm_space(metas.get("articletitle", ""))
+    if 4 <= len(article_title) <= 160 and (not base or base.startswith(article_title[:6])):
+        return article_title, None
     if base:
         return strip_title_suffix(base, suffix, [t for t, _ in h1s]), None
     if h1s:

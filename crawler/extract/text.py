@@ -34,7 +34,7 @@ _PROMO_LINE = re.compile(r"【(?:下载地址|点击投票|点击查看|点击�
                          r"关注(?:微信)?公众号|第一时间接收最全面|免费试玩|下载客户端还能")
 # Lines that start a trailing block of links (related articles): everything after them is dropped.
 _TAIL_START = re.compile(
-    r"^[【\[]?\s*(?:相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|相关文章|热点推荐|猜你喜欢|往期回顾|更多阅读|相关报道|热门推荐)\s*[】\]]?\s*[:：]?\s*$"
+    r"^[【\[]?\s*(?:相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|相关文章|热点推荐|猜你喜欢|往期回顾|更多阅读|相关报道|热门推荐|相关稿件|相关文件|相关解读|相关政策)\s*[】\]]?\s*[:：]?\s*$"
 )
 _SOURCE_IN = re.compile(r"(?:来源|來源|稿源|出处|来自)\s*[:：]\s*(?P<src>[^\s|｜│]{2,40})")
 _NAME = r"(?:[\u3400-\u4e27\u4e29-\u9fff]{2,4}|[\u3400-\u4e27\u4e29-\u9fff]{1,3}·[\u3400-\u9fff]{1,6})"
@@ -151,7 +151,8 @@ def strip_title_suffix(title: str, pattern: str | None = None, hints: list[str] 
     parts = _TITLE_SEP.split(title)
     if len(parts) > 1:
         tail = parts[1:]
-        sitey = re.search(r"(?:网|频道|报|台|新闻|在线|客户端|网站|社|中心|\.com|\.cn|\.net|TV)$", tail[-1], re.I)
+        sitey = re.search(r"(?:网|频道|报|台|新闻|在线|客户端|网站|社|中心|\.com|\.cn|\.net|TV|委员会|政府|厅|局)$",
+                          tail[-1], re.I)
         short = all(len(p) <= 8 for p in tail) and len(parts[0]) >= 2 * sum(len(p) for p in tail)
         if all(len(p) <= 16 for p in tail) and len(parts[0]) >= 4 and (sitey or short):
             # keep in-title hyphens: rebuild from the original up to the first separator that starts the tail
