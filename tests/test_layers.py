@@ -16,7 +16,7 @@ STAGES = {
     "crawler.analyse": 2,
     "crawler.db": 3,
     "crawler.settings": 4, "crawler.middlewares": 4, "crawler.extensions": 4, "pipelines": 4, "spiders": 4,
-    "crawler.run": 5,
+    "crawler.run": 5, "crawler.suggest": 5,
     "crawler.digest": 6,
     "crawler.web": 7,
     "crawler.cli": 8,
