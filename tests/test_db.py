@@ -52,6 +52,37 @@ def test_models_and_migrations_agree(db):
     assert diff == []
 
 
+def _drop_later_columns(conn) -> None:
+    """Columns added after revision 0004 (0007: 发文机关 and 文号), gone as in an install of an older revision."""
+    from sqlalchemy import text
+
+    for column in ("issuing_body", "doc_number"):
+        conn.execute(text(f"ALTER TABLE articles DROP COLUMN {column}"))
+
+
+def test_upgrade_from_0007_adds_the_document_columns(db_url):
+    """Revision 0007 adds articles.issuing_body and articles.doc_number to a 0004 database, rows kept."""
+    from sqlalchemy import inspect, text
+
+    from crawler.db import make_engine
+
+    connect(db_url).dispose()
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004'"))
+        _drop_later_columns(conn)
+        conn.execute(text("INSERT INTO articles (url, site, source_name, title, body, status, origin, fetched_at, "
+                          "updated_at) VALUES ('http://a.example/1', 'x', '国家卫生健康委员会网站', '通知', '正文', 'ok', "
+                          "'import', '2025-09-01', '2025-09-01')"))
+    assert "issuing_body" not in {c["name"] for c in inspect(engine).get_columns("articles")}
+    upgrade(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("articles")}
+    assert {"issuing_body", "doc_number"} <= columns
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT issuing_body, doc_number FROM articles")).all() == [(None, None)]
+    engine.dispose()
+
+
 def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
     """Articles stored before revision 0003 get their MinHash bands from the stored signatures."""
     from datetime import datetime, timezone
@@ -67,6 +98,7 @@ def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE minhash_bands"))
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
+        _drop_later_columns(conn)
     now = datetime(2025, 9, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO articles (url, site, source_name, title, body, minhash, status, origin, "
@@ -96,6 +128,7 @@ def test_upgrade_from_0003_re_signs_every_article(db_url):
     now = datetime(2025, 9, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
+        _drop_later_columns(conn)
         for n in range(3):
             article_id = conn.execute(text(
                 "INSERT INTO articles (url, site, source_name, title, body, minhash, status, origin, fetched_at, "
