@@ -15,7 +15,7 @@ STAGES = {
     "crawler.extract": 1,
     "crawler.analyse": 2,
     "crawler.db": 3,
-    "crawler.settings": 4, "crawler.middlewares": 4, "crawler.extensions": 4, "pipelines": 4, "spiders": 4,
+    "crawler.settings": 4, "crawler.middlewares": 4, "crawler.extensions": 4, "crawler.browser": 4, "pipelines": 4, "spiders": 4,
     "crawler.run": 5, "crawler.suggest": 5,
     "crawler.digest": 6,
     "crawler.web": 7,

@@ -193,7 +193,8 @@ class ReplayServer:
 
 
 class ReplayDownloadHandler(BaseDownloadHandler):
-    """Send every http/https request to the replay server as a plain-HTTP proxy request.
+    """Send every http/https request to the replay server as a plain-HTTP proxy request (a `js: true` source's
+    through Chromium, proxied to the same server: replayed browser pages must be http:// URLs).
 
     The response comes back under the original URL, so the rest of Scrapy cannot tell replay from live.
     """
@@ -208,11 +209,20 @@ class ReplayDownloadHandler(BaseDownloadHandler):
         self.inner = HTTP11DownloadHandler.from_crawler(crawler)
         # every host's requests go to the one replay server, so they share one pool key: keep as many idle
         # connections as requests may run at once (Scrapy's per-host cap would close and reopen them)
+        # a `js: true` source's pages go to Chromium (scrapy-playwright), which reaches this server as its HTTP proxy
+        # (crawler.run.crawl sets PLAYWRIGHT_LAUNCH_OPTIONS["proxy"]): only such a spider starts a browser
+        self.browser = None
+        if crawler.settings.getbool("HIWATCH_BROWSER"):
+            from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+            self.browser = ScrapyPlaywrightDownloadHandler.from_crawler(crawler)
         pool = getattr(self.inner, "_pool", None)  # Scrapy's own attribute: without it, only speed is lost
         if pool is not None:
             pool.maxPersistentPerHost = max(pool.maxPersistentPerHost, crawler.settings.getint("CONCURRENT_REQUESTS"))
 
     async def download_request(self, request):
+        if self.browser is not None and request.meta.get("playwright"):
+            return await self.browser.download_request(request)
         plain_url = "http://" + request.url.split("://", 1)[1]
         proxied = request.replace(url=plain_url, meta={**request.meta, "proxy": self.proxy})
         proxied.headers[URL_HEADER] = request.url
@@ -221,3 +231,5 @@ class ReplayDownloadHandler(BaseDownloadHandler):
 
     async def close(self) -> None:
         await self.inner.close()
+        if self.browser is not None:
+            await self.browser.close()
