@@ -23,6 +23,7 @@ _DATE_FORMS = [
     (r"(?<=/)(?P<year>20\d\d)/(?P<month>[01]\d)(?P<day>[0-3]\d)(?=/)", r"(?P<year>\d{4})/(?P<month>\d{2})(?P<day>\d{2})"),
     (r"(?<=/)(?P<year>20\d\d)/(?P<month>[01]?\d)/(?P<day>[0-3]?\d)(?=/)", r"(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})"),
     (r"(?<=[/_t])(?P<date>20\d\d[01]\d[0-3]\d)(?=[/_.])", r"(?P<date>\d{8})"),
+    (r"(?<=/)(?P<date>20\d\d[01]\d[0-3]\d)(?=\d{6,}[_.])", r"(?P<date>\d{8})"),  # a timestamp name: 20250904163015…
     (r"(?<=[/_])(?P<yyyymm>20\d\d[01]\d)(?=/)", r"(?P<yyyymm>\d{6})"),  # month only: the URL dates no day
 ]
 _DATE_RX = [(re.compile(detect), emit) for detect, emit in _DATE_FORMS]
@@ -41,9 +42,12 @@ _SITE_META = ("SiteName", "sitename", "og:site_name", "application-name", "site_
 
 
 def domain_of(host: str) -> str:
-    """The registrable domain: news.cn, people.com.cn, nhc.gov.cn."""
-    labels = host.lower().split(".")
+    """The site's domain: news.cn, people.com.cn, nhc.gov.cn; a local government's department keeps its own
+    host (wjw.beijing.gov.cn: beijing.gov.cn is every Beijing office)."""
+    labels = host.lower().removeprefix("www.").split(".")
     keep = 3 if len(labels) >= 3 and labels[-1] == "cn" and labels[-2] in _SECOND_LEVEL else 2
+    if labels[-2:] == ["gov", "cn"] and len(labels) >= 4:
+        keep = 4
     return ".".join(labels[-keep:])
 
 
@@ -138,7 +142,7 @@ def _pattern(shapes: list[Shape], excluded: list[Shape]) -> str:
         alt = "|".join(re.escape(d) for d in domains)
         host = f"{look}(?:[a-z0-9-]+\\.)*" + (f"(?:{alt})" if len(domains) > 1 else alt)
     if len({s.segments for s in shapes}) == 1:
-        prefix = "".join(re.escape(seg) + "/" for seg in shapes[0].segments)
+        prefix = "".join((rf"\d{{{len(seg)}}}" if seg.isdigit() else re.escape(seg)) + "/" for seg in shapes[0].segments)
     else:
         segs = sorted({w for w in bad_words if any(w in s.segments for s in excluded)})
         look = f"(?!{_alt(segs)}/)" if segs else ""
@@ -235,12 +239,21 @@ def guess_label(text: str) -> tuple[str | None, str]:
     return None, "nothing (no site name on the page)"
 
 
-def _selector(el) -> str | None:
-    """`#id` or `tag.class` for an element, when it has either."""
+def _own_selector(el) -> str | None:
     if el.get("id") and re.fullmatch(r"[A-Za-z][\w-]*", el.get("id")):
         return "#" + el.get("id")
     classes = [c for c in (el.get("class") or "").split() if re.fullmatch(r"[A-Za-z][\w-]*", c)]
     return f"{el.tag}.{classes[0]}" if classes else None
+
+
+def _selector(el) -> str | None:
+    """`#id` or `tag.class` for an element; `parent-selector tag` when only its parent has either."""
+    own = _own_selector(el)
+    parent = el.getparent()
+    if own or parent is None:
+        return own
+    above = _own_selector(parent)
+    return f"{above} {el.tag}" if above else None
 
 
 def _smallest_holding(root, needles: list[str], tags: tuple[str, ...]) -> str | None:
@@ -275,12 +288,14 @@ def rules_for(page: bytes, url: str) -> tuple[dict, str]:
         title = _smallest_holding(root, [plain.title[:20]], ("h1", "h2", "div", "p"))
         if title:
             rules["title"] = [title]
-    stamp = plain.published_at and plain.date_source not in ("url", "meta")
-    if stamp:
+    if plain.published_at and plain.date_source not in ("url", "meta"):
         date_rx = re.compile(r"20\d\d\s*[-年/.]\s*\d{1,2}\s*[-月/.]\s*\d{1,2}")
-        for el in root.iter("div", "span", "p", "em", "i"):
-            if date_rx.search(el.text_content()[:80]) and len(el.text_content()) < 200 and _selector(el):
-                rules["date"] = [_selector(el)]
+        holders = sorted((len(el.text_content()), _selector(el)) for el in root.iter("div", "span", "p", "em", "i", "td")
+                         if date_rx.search(el.text_content()[:80]) and _selector(el))
+        for _, selector in holders[:5]:  # the smallest holder whose date is the one the generic path found
+            dated = extract(page, url, Rules(date=[selector]))
+            if dated.published_at and dated.published_at.date() == plain.published_at.date():
+                rules["date"] = [selector]
                 break
     checked = extract(page, url, Rules(**rules))
     if not rules or len(checked.body) < 0.8 * len(plain.body):
@@ -319,6 +334,8 @@ def suggest(pages: list[tuple[str, bytes]], article: tuple[str, bytes] | None = 
         discovery[key]["urls"].append(url)
         if label is None:
             label, label_from = guess_label(text)
+            if label and url.split("/")[2].endswith(".gov.cn") and not label.endswith(("网", "网站")):
+                label += "网站"  # the digest prints a government office's site as 国家卫生健康委员会网站
     allowed = frozenset(w for url, _ in pages for w in re.split(r"[./]", urlsplit(url).hostname or "")
                         + urlsplit(url).path.split("/"))
     reports, left, used = article_patterns(all_links, domains, allowed)
@@ -334,11 +351,13 @@ def suggest(pages: list[tuple[str, bytes]], article: tuple[str, bytes] | None = 
     rules_note = "none: no article page to look at"
     if article is None and fetch and reports:
         rx = [re.compile(reports[0].pattern)]
-        sample = max(reports[0].matched, key=lambda u: url_date(u, rx) or date.min)  # the newest
-        try:
-            article = (sample, fetch(sample))
-        except Exception as exc:  # noqa: BLE001 — the draft is still useful without the article
-            rules_note = f"none: the sample article {sample} could not be fetched ({exc})"
+        newest = sorted(reports[0].matched, key=lambda u: url_date(u, rx) or date.min, reverse=True)
+        for sample in newest[:3]:  # the newest links first; the next when one cannot be fetched
+            try:
+                article = (sample, fetch(sample))
+                break
+            except Exception as exc:  # noqa: BLE001 — the draft is still useful without the article
+                rules_note = f"none: the sample article {sample} could not be fetched ({exc})"
     if article is not None:
         rules, rules_note = rules_for(article[1], article[0])
         if rules:

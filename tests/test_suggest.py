@@ -63,6 +63,7 @@ def _channel(url: str) -> str:
     ("https://www.nhc.gov.cn/xcs/xwbd/202509/t20250903_123456.shtml", date(2025, 9, 3)),
     ("https://wjw.beijing.gov.cn/art/2025/9/3/art_1234_56789.html", date(2025, 9, 3)),
     ("https://www.gov.cn/zhengce/zhengceku/2025-09-03/content_7040000.htm", date(2025, 9, 3)),
+    ("https://www.nda.gov.cn/sjj/zwgk/zcfb/0903/20250903201317566927066_pc.html", date(2025, 9, 3)),
 ])
 def test_each_date_spelling_gives_a_pattern_that_dates_the_url(url: str, want: date) -> None:
     others = [url.replace("3", "4", 1) if "content_2026" not in url else url, url]
@@ -77,7 +78,7 @@ def test_each_date_spelling_gives_a_pattern_that_dates_the_url(url: str, want: d
 def test_month_only_paths_give_a_yyyymm_group_that_filters_nothing() -> None:
     urls = [f"http://www.nhc.gov.cn/yzygj/s7659/202509/{n:032x}.shtml" for n in (10, 11)]
     s = suggest([("http://www.nhc.gov.cn/yzygj/", "".join(f'<a href="{u}">x</a>' for u in urls).encode())])
-    assert "(?P<yyyymm>\\d{6})/" in s.patterns[0].pattern
+    assert "(?P<yyyymm>\\d{6})/" in s.patterns[0].pattern, s.patterns
     assert url_date(urls[0], [re.compile(s.patterns[0].pattern)]) is None  # no day: every link is a candidate
 
 
@@ -188,3 +189,42 @@ def test_milpro_draft_pasted_unchanged_crawls_its_in_window_articles_only(realpa
         stored = sorted(r[0] for r in conn.execute("SELECT url FROM articles"))
     assert stored == want
     assert json.loads(json.dumps(stored))  # plain URLs
+
+
+GOV_LISTS = {"bjwjw": "https://wjw.beijing.gov.cn/xwzx_20031/wnxw/", "nhsa": "https://www.nhsa.gov.cn/col/col14/index.html",
+             "govcn": "https://www.gov.cn/zhengce/zuixin/home.htm",
+             "natcm": "https://www.natcm.gov.cn/bangongshi/gongzuodongtai/",
+             "nda": "https://www.nda.gov.cn/sjj/swdt/list/index_pc_1.html"}
+
+
+@pytest.mark.parametrize("site", sorted(GOV_LISTS))
+def test_government_list_pages_give_records_like_the_hand_written_ones(site: str) -> None:
+    """On the government replay sets: the draft's patterns date the list's articles as the hand-written record
+    does, its hosts are the office's own, its label is the office's 网站, and its rules extract the articles."""
+    from crawler.config import load_sources
+    from crawler.extract import extract
+    from crawler.config import Rules
+    from crawler.run.replay import ReplayServer
+    from crawler.suggest import fetcher
+
+    replay = Path(__file__).resolve().parent.parent / "fixtures" / "replay" / site
+    expected = json.loads((replay / "expected.json").read_text(encoding="utf-8"))
+    record = load_sources().get(site)
+    with ReplayServer([replay]) as server:
+        fetch = fetcher("hiwatch-test", server.url)
+        listing = fetch(GOV_LISTS[site])
+        s = suggest([(GOV_LISTS[site], listing)], name=site + "_draft", fetch=fetch)
+        pages = {a["url"]: fetch(a["url"]) for a in expected["articles"]}
+    assert not s.problems, s.problems
+    assert s.record["label"] == expected["label"] or s.record["label"] == expected["label"].replace("网站", "") + "网站"
+    assert all(record.owns(h) for h in s.record["hosts"])
+    drafted = [re.compile(p.pattern) for p in s.patterns]
+    links = [a["url"] for a in expected["articles"] if a["url"] in links_in(listing.decode("utf-8"), GOV_LISTS[site])]
+    assert links
+    for url in links:
+        assert any(r.search(url) for r in drafted), url
+        assert url_date(url, drafted) == url_date(url, record.compiled_patterns()), url
+    rules = Rules(**s.record.get("rules", {}))
+    for article in expected["articles"]:
+        got = extract(pages[article["url"]], article["url"], rules)
+        assert got.title == article["title"] and article["body_first"][:20] in got.body, (article["url"], got.title)
