@@ -5,7 +5,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import yaml
 from lxml import html as lxml_html
@@ -107,6 +107,8 @@ def _generalise(text: str) -> str:
 
 @dataclass
 class PatternReport:
+    """One drafted article pattern and the list links it matched."""
+
     pattern: str
     matched: list[str]
 
@@ -125,6 +127,7 @@ class Suggestion:
 
 
 def _alt(words: list[str]) -> str:
+    """A regex alternation of literal words."""
     return re.escape(words[0]) if len(words) == 1 else "(?:" + "|".join(map(re.escape, words)) + ")"
 
 

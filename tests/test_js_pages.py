@@ -4,6 +4,7 @@ a crawl without `js: true` sources starts no browser."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from pathlib import Path
 
@@ -12,8 +13,17 @@ import yaml
 
 from tests.replaykit import REPO, requested, run_cli, write_manifest
 
-pytestmark = pytest.mark.skipif(not Path("/usr/bin/chromium").exists(),
-                                reason="Debian's chromium is not installed (.ci/apt-packages lists it)")
+
+
+@pytest.fixture(autouse=True)
+def _chromium() -> None:
+    """Debian's Chromium is needed; CI installs it (.ci/apt-packages), so there its absence fails the run."""
+    if not Path("/usr/bin/chromium").exists():
+        message = "/usr/bin/chromium is absent: apt-get install -y chromium (never `playwright install`)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
 
 HOST = "http://wsjkw.demo.gov.cn"
 LIST = f"{HOST}/xwdt/"
