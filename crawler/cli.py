@@ -260,6 +260,51 @@ def sources_check(sites, week, replay_dirs, db_url, sources_file) -> None:
     sys.exit(0 if healthy else 1)
 
 
+@sources.command("suggest")
+@click.argument("list_urls", nargs=-1)
+@click.option("--article", metavar="URL", help="An article page to draft `rules` from (default: the first matching link).")
+@click.option("--replay", "replay_dir", type=click.Path(exists=True, file_okay=False),
+              help="Fetch the pages from a replay directory instead of the live site.")
+@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="Read a saved list page (repeatable; each with its --url).")
+@click.option("--url", "file_urls", multiple=True, metavar="URL", help="The address of each --file.")
+@click.option("--name", metavar="NAME", help="The record's name (default: from the domain).")
+@sources_option
+def sources_suggest(list_urls, article, replay_dir, files, file_urls, name, sources_file) -> None:
+    """Draft a sources.yaml record from list pages: article patterns from the links' shapes, discovery,
+    paging, rules and a label guess. Prints the record (stdout) and what each pattern matched (stderr)."""
+    from pathlib import Path
+
+    from crawler.run.fetch import FetchError
+    from crawler.run.replay import ReplayServer
+    from crawler.suggest import fetcher, report_lines, suggest
+
+    if len(files) != len(file_urls):
+        _fail("give one --url for each --file", EXIT_CONFIG)
+    if not list_urls and not files:
+        _fail("give at least one LIST_URL (or --file FILE --url URL)", EXIT_CONFIG)
+    loaded = _sources(sources_file)
+    server = ReplayServer([replay_dir]).start() if replay_dir else None
+    try:
+        fetch = fetcher(loaded.user_agent, server.url if server else None)
+        try:
+            pages = [(url, Path(file).read_bytes()) for file, url in zip(files, file_urls)]
+            pages += [(url, fetch(url)) for url in list_urls]
+            sample = (article, fetch(article)) if article else None
+        except FetchError as exc:
+            _fail(str(exc), 1)
+        result = suggest(pages, sample, name, fetch)
+    finally:
+        if server:
+            server.stop()
+    click.echo(result.yaml, nl=False)
+    if any(s.name == result.record["name"] for s in loaded.sources):
+        result.problems.append(f"a site named {result.record['name']!r} exists already: pick another with --name")
+    for line in report_lines(result):
+        click.echo("# " + line, err=True)
+    sys.exit(1 if result.problems else 0)
+
+
 @sources.command("list")
 @sources_option
 def sources_list(sources_file) -> None:

@@ -50,6 +50,11 @@ def failure_reason(failure, settings) -> tuple[str, str, int | None]:
     request = failure.request
     if failure.check(HttpError):
         status = failure.value.response.status
+        from crawler.browser import challenge_reason
+
+        challenge = challenge_reason(status, failure.value.response.body)
+        if challenge:
+            return "blocked", challenge, status
         wait = request.meta.get("hiwatch_retry_after")
         if status in BLOCKED_STATUSES:
             return "blocked", f"HTTP {status}: blocked by the site", status

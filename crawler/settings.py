@@ -32,6 +32,7 @@ DOWNLOADER_MIDDLEWARES = {  # RetryMiddleware replaced by one that honours Retry
     "crawler.middlewares.ConditionalDiscoveryMiddleware": 560,  # ETag / Last-Modified for list pages
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,  # replaced: it decoded every whole page
     "crawler.middlewares.HeadMetaRefreshMiddleware": 580,
+    "crawler.browser.BrowserStatusMiddleware": 950,  # a js: true page's status is the final document's
 }
 HIWATCH_RETRY_AFTER_MAX = 120  # seconds; a server asking for longer is recorded, not waited for
 RETRY_TIMES = 2
@@ -62,7 +63,8 @@ LOG_LEVEL = "INFO"
 LOG_FORMATTER = "crawler.logformatter.ShortItemLogFormatter"  # a dropped item is logged by URL and reason only
 FEED_EXPORT_ENCODING = "utf-8"
 
-# scrapy-playwright is wired per request (`js: true` sources only); Chromium comes from Debian.
+# scrapy-playwright is wired per request (`js: true` sources only: spiders/source.py sets the download handlers and
+# HIWATCH_BROWSER for them, and a replay crawl sends their pages through crawler.run.replay); Chromium comes from Debian.
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {"executable_path": "/usr/bin/chromium", "headless": True,
                              "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]}
@@ -71,6 +73,7 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {"executable_path": "/usr/bin/chromium", "headless":
 HIWATCH_DATABASE_URL = None  # None: HIWATCH_DATABASE_URL from the environment, else var/hiwatch.sqlite3
 HIWATCH_SOURCES = None  # None: config/sources.yaml
 HIWATCH_RUN_ID = None  # the run ledger row; `scrapy crawl` makes its own
+HIWATCH_BROWSER = False  # True for the spider of a `js: true` source (set by spiders.source.spider_for)
 HIWATCH_REPLAY = None  # replay server URL: http/https go through crawler.run.replay.ReplayDownloadHandler
 HIWATCH_EXTRACT_WORKERS = None  # process-pool size for extraction; None: one per CPU
 HIWATCH_BLOCKED_BACKOFF = 3  # after this many blocked answers from a source, stop requesting its articles

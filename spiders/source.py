@@ -9,6 +9,7 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.browser import browser_meta, scripted_list_reason
 from crawler.config import EpaperDiscovery, FeedDiscovery, JsonDiscovery, ListDiscovery, Source, load_sources
 from crawler.db.store import FetchedPage
 from crawler.extensions import count, fail, failure_reason
@@ -55,7 +56,7 @@ class SourceSpider(scrapy.Spider):
         request_meta = {"hiwatch_kind": "discovery", "hiwatch_conditional": conditional, **meta}
         headers = dict(self.source.headers)
         if self.source.js:
-            request_meta["playwright"] = True
+            request_meta.update(browser_meta())
         return scrapy.Request(url, callback=callback, errback=self.on_error, meta=request_meta, headers=headers or None,
                               dont_filter=dont_filter)
 
@@ -98,9 +99,12 @@ class SourceSpider(scrapy.Spider):
             self.logger.debug("%s: %s does not exist; the list ends at page %d", self.source.name, response.url, page - 1)
             return
         self.count("discovery_pages")
-        fresh, requests = self._follow_articles(self._discovery_links(response), response.url,
-                                                list_key=response.meta["first_url"])
+        links = self._discovery_links(response)
+        fresh, requests = self._follow_articles(links, response.url, list_key=response.meta["first_url"])
         yield from requests
+        if page == 1 and not any(matches(url, self.patterns) for url in links):  # say why the source is silent
+            fail(self.crawler, response.url, "empty", "no article link on the list page (rendered in a browser)"
+                 if self.source.js else scripted_list_reason(response.body), response.status)
         paginate = None if self.check else getattr(entry, "paginate", None)
         if paginate and page < paginate.max_pages and fresh:
             number = paginate.first + page - 1
@@ -277,6 +281,7 @@ def spider_for(source: Source) -> type[SourceSpider]:
                                     "Accept-Language": "zh-CN,zh;q=0.9", **headers},
     }
     if source.js:
+        settings["HIWATCH_BROWSER"] = True
         settings["DOWNLOAD_HANDLERS"] = {
             "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
             "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",

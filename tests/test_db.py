@@ -66,6 +66,28 @@ def test_models_and_migrations_agree(db):
     assert diff == []
 
 
+def test_upgrade_from_0007_adds_the_document_columns(db_url):
+    """Revision 0007 adds articles.issuing_body and articles.doc_number to a 0006 database, rows kept."""
+    from sqlalchemy import inspect, text
+
+    from crawler.db import make_engine
+
+    connect(db_url).dispose()
+    engine = make_engine(db_url)
+    downgrade(engine, "0006")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO articles (url, site, source_name, title, body, status, origin, fetched_at, "
+                          "updated_at) VALUES ('http://a.example/1', 'x', '国家卫生健康委员会网站', '通知', '正文', 'ok', "
+                          "'import', '2025-09-01', '2025-09-01')"))
+    assert "issuing_body" not in {c["name"] for c in inspect(engine).get_columns("articles")}
+    upgrade(engine)
+    columns = {c["name"] for c in inspect(engine).get_columns("articles")}
+    assert {"issuing_body", "doc_number"} <= columns
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT issuing_body, doc_number FROM articles")).all() == [(None, None)]
+    engine.dispose()
+
+
 def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
     """Articles stored before revision 0003 get their MinHash bands from the stored signatures."""
     from datetime import datetime, timezone

@@ -117,6 +117,8 @@ class Article(Base):
     site: Mapped[str] = mapped_column(String(64))
     source_name: Mapped[str] = mapped_column(String(64))  # the 来源 label the digest prints (人民网, 光明日报 …)
     original_source: Mapped[str | None] = mapped_column(String(255))  # the article's own 来源 (重庆日报 …)
+    issuing_body: Mapped[str | None] = mapped_column(String(255))  # 发文机关 of a government document (revision 0007)
+    doc_number: Mapped[str | None] = mapped_column(String(128))  # 文号 / 发文字号 (国卫办医政发〔2025〕12号)
     title: Mapped[str] = mapped_column(Text)
     subtitle: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)

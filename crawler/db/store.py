@@ -37,10 +37,28 @@ def known_urls(database: Database, urls: list[str]) -> set[str]:
     return found
 
 
+# labels of a government page's metadata table (Extracted.doc_meta) that fill the two columns, in preference order
+ISSUING_BODY_LABELS = ("发文机关", "发布机构", "发文单位", "发布机关")
+DOC_NUMBER_LABELS = ("文号", "发文字号", "发文文号")
+
+
+def doc_fields(extracted: Extracted) -> dict[str, str | None]:
+    """`issuing_body` (发文机关) and `doc_number` (文号) from the page's metadata table, when the extractor read one."""
+    meta = getattr(extracted, "doc_meta", None) or {}
+
+    def first(labels: tuple[str, ...], size: int) -> str | None:
+        value = next((str(meta[k]).strip() for k in labels if meta.get(k) and str(meta[k]).strip()), None)
+        return value[:size] if value else None
+
+    return {"issuing_body": first(ISSUING_BODY_LABELS, 255), "doc_number": first(DOC_NUMBER_LABELS, 128)}
+
+
 def _apply(article: Article, extracted: Extracted, site: str, url_date: date | None) -> None:
     article.site = site
     article.source_name = extracted.source_name or site
     article.original_source = extracted.original_source
+    for column, value in doc_fields(extracted).items():
+        setattr(article, column, value)
     article.title = extracted.title
     article.subtitle = extracted.subtitle
     article.body = extracted.body
@@ -147,7 +165,7 @@ def store_many(database: Database, jobs: list[StoreJob], after_save=None) -> lis
                 x = job.extracted
                 rows.append({
                     "url": job.url, "site": job.site, "source_name": x.source_name or job.site,
-                    "original_source": x.original_source, "title": x.title, "subtitle": x.subtitle, "body": x.body,
+                    "original_source": x.original_source, **doc_fields(x), "title": x.title, "subtitle": x.subtitle, "body": x.body,
                     "author": x.author, "editor": x.editor, "published_at": x.published_at,
                     "date_source": x.date_source, "date_precision": x.date_precision, "url_date": job.url_date,
                     "extractor": x.extractor, "content_hash": ready.content_hash, "minhash": ready.minhash,

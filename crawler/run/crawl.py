@@ -58,6 +58,9 @@ def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, source
                          DOWNLOAD_DELAY_JITTER=0)
     overrides.update(extra or {})
     settings.setdict(overrides, priority="cmdline")
+    if replay_url:  # Chromium (js: true sources) reaches the replay server as its HTTP proxy
+        launch = {**settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"), "proxy": {"server": replay_url}}
+        settings.set("PLAYWRIGHT_LAUNCH_OPTIONS", launch, priority="cmdline")
     return settings
 
 

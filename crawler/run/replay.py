@@ -1,6 +1,7 @@
 """Offline replay: a real HTTP server on 127.0.0.1 that serves saved pages at their original URLs.
 
-A replay directory holds MANIFEST.jsonl (`url`, `file`, optional `status` and `headers` per line); a
+A replay directory holds MANIFEST.jsonl (`url`, `file`, optional `status`, `headers` and `challenge` per line:
+`{"cookie", "file", "status"}` answers the challenge page until the request carries the cookie); a
 directory without one is searched for sub-directories that have one. The crawl reaches the server as an HTTP
 proxy through ReplayDownloadHandler, so everything else (robots.txt, redirects, retries, decoding,
 conditional requests) runs exactly as it does live.
@@ -39,6 +40,7 @@ class Entry:
     file: Path | None
     status: int = 200
     headers: dict = field(default_factory=dict)
+    challenge: dict | None = None  # {cookie, file, status}: served instead until the request carries the cookie
 
 
 def find_manifests(directory: Path) -> list[Path]:
@@ -68,9 +70,12 @@ def load_manifest(directories: list[Path | str]) -> dict[str, Entry]:
                 if not url:
                     continue
                 file = record.get("file")
+                challenge = record.get("challenge")
+                if challenge:
+                    challenge = {**challenge, "file": manifest.parent / challenge["file"]}
                 index[replay_key(url)] = Entry(url=url, file=(manifest.parent / file) if file else None,
                                                status=int(record.get("status") or 200),
-                                               headers=dict(record.get("headers") or {}))
+                                               headers=dict(record.get("headers") or {}), challenge=challenge)
     return index
 
 
@@ -141,6 +146,10 @@ class ReplayServer:
         entry = self.index.get(replay_key(url))
         if entry is None:
             body, status, headers = b"not in the replay set\n", 404, {"Content-Type": "text/plain"}
+        elif entry.challenge and not self._passes(handler, entry.challenge["cookie"]):
+            # a script challenge (瑞数-style 412): the page sets the cookie by script and reloads
+            status, headers = int(entry.challenge.get("status") or 412), {"Content-Type": "text/html; charset=utf-8"}
+            body = Path(entry.challenge["file"]).read_bytes()
         else:
             status, headers = entry.status, dict(entry.headers)
             body = entry.file.read_bytes() if entry.file and entry.file.is_file() else b""
@@ -158,6 +167,12 @@ class ReplayServer:
         handler.end_headers()
         if not head and body:
             handler.wfile.write(body)
+
+    @staticmethod
+    def _passes(handler: BaseHTTPRequestHandler, cookie: str) -> bool:
+        """True when the request carries the challenge's cookie (any value)."""
+        sent = "; ".join(handler.headers.get_all("Cookie") or [])
+        return any(part.strip().startswith(cookie + "=") for part in sent.split(";"))
 
     @staticmethod
     def _not_modified(handler: BaseHTTPRequestHandler, headers: dict, body: bytes) -> bool:
@@ -178,7 +193,8 @@ class ReplayServer:
 
 
 class ReplayDownloadHandler(BaseDownloadHandler):
-    """Send every http/https request to the replay server as a plain-HTTP proxy request.
+    """Send every http/https request to the replay server as a plain-HTTP proxy request (a `js: true` source's
+    through Chromium, proxied to the same server: replayed browser pages must be http:// URLs).
 
     The response comes back under the original URL, so the rest of Scrapy cannot tell replay from live.
     """
@@ -193,11 +209,20 @@ class ReplayDownloadHandler(BaseDownloadHandler):
         self.inner = HTTP11DownloadHandler.from_crawler(crawler)
         # every host's requests go to the one replay server, so they share one pool key: keep as many idle
         # connections as requests may run at once (Scrapy's per-host cap would close and reopen them)
+        # a `js: true` source's pages go to Chromium (scrapy-playwright), which reaches this server as its HTTP proxy
+        # (crawler.run.crawl sets PLAYWRIGHT_LAUNCH_OPTIONS["proxy"]): only such a spider starts a browser
+        self.browser = None
+        if crawler.settings.getbool("HIWATCH_BROWSER"):
+            from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+
+            self.browser = ScrapyPlaywrightDownloadHandler.from_crawler(crawler)
         pool = getattr(self.inner, "_pool", None)  # Scrapy's own attribute: without it, only speed is lost
         if pool is not None:
             pool.maxPersistentPerHost = max(pool.maxPersistentPerHost, crawler.settings.getint("CONCURRENT_REQUESTS"))
 
     async def download_request(self, request):
+        if self.browser is not None and request.meta.get("playwright"):
+            return await self.browser.download_request(request)
         plain_url = "http://" + request.url.split("://", 1)[1]
         proxied = request.replace(url=plain_url, meta={**request.meta, "proxy": self.proxy})
         proxied.headers[URL_HEADER] = request.url
@@ -206,3 +231,5 @@ class ReplayDownloadHandler(BaseDownloadHandler):
 
     async def close(self) -> None:
         await self.inner.close()
+        if self.browser is not None:
+            await self.browser.close()
