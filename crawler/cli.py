@@ -156,7 +156,7 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
 
 
 def _print_plan(sources, window, sites, articles_per_page: int | None = None) -> None:
-    from crawler.plan import ARTICLES_PER_PAGE, build_plan, format_plan
+    from crawler.run.plan import ARTICLES_PER_PAGE, build_plan, format_plan
 
     click.echo(format_plan(build_plan(sources, window, list(sites) or None), window,
                            articles_per_page if articles_per_page is not None else ARTICLES_PER_PAGE))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from crawler.cli import main
 from crawler.config import ListDiscovery, SourcesError, load_sources
-from crawler.plan import build_plan, plan_totals
+from crawler.run.plan import build_plan, plan_totals
 from crawler.window import Window
 
 WEEK = Window.week(date(2025, 9, 5))
