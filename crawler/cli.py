@@ -388,13 +388,15 @@ def add(url, source_name, replay_dir, db_url, sources_file) -> None:
 
 
 @main.command()
+@click.option("--runs", "lookback", default=3, show_default=True,
+              help="Name the sources and discovery pages that found no article link in each of their last N runs.")
 @db_option
 @sources_option
-def status(db_url, sources_file) -> None:
-    """When the last successful crawl was, and which sources found nothing lately."""
+def status(lookback, db_url, sources_file) -> None:
+    """When the last successful crawl was, and which sources and discovery pages found nothing lately."""
     from crawler.run.report import print_status
 
-    sys.exit(print_status(_database(db_url), _sources(sources_file)))
+    sys.exit(print_status(_database(db_url), _sources(sources_file), lookback))
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

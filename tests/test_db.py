@@ -66,6 +66,7 @@ def test_upgrade_from_0002_backfills_the_lsh_bands(db_url):
     engine = make_engine(db_url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE minhash_bands"))
+        conn.execute(text("DROP TABLE run_discovery"))  # revision 0006's table
         conn.execute(text("UPDATE alembic_version SET version_num = '0002'"))
     now = datetime(2025, 9, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
@@ -95,6 +96,7 @@ def test_upgrade_from_0003_re_signs_every_article(db_url):
     old = bytes(range(256)) * 2  # a version-1 signature: other values
     now = datetime(2025, 9, 1, tzinfo=timezone.utc)
     with engine.begin() as conn:
+        conn.execute(text("DROP TABLE run_discovery"))  # revision 0006's table
         conn.execute(text("UPDATE alembic_version SET version_num = '0003'"))
         for n in range(3):
             article_id = conn.execute(text(
