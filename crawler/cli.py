@@ -97,7 +97,8 @@ def main() -> None:
               help="Print every discovery URL the crawl would request, per site and host, with the politeness and "
                    "the estimated time; fetch nothing.")
 @click.option("--record", "record_dir", metavar="DIR", type=click.Path(file_okay=False),
-              help="Write every response received (with status and headers) to DIR as a replay set for --replay.")
+              help="Write every response received (with status and headers) to DIR as a replay set for --replay "
+                   "(implies --refresh: list pages are fetched in full and stored articles again).")
 @redis_option
 @namespace_option
 @db_option
@@ -127,6 +128,7 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
         if distributed:
             _fail("--record works on a crawl in this process, not with --distributed", EXIT_CONFIG)
         extra.update(_record_settings(record_dir))
+        refresh = True  # every page in full: no 304s and no skipped stored articles, so the set stands alone
     database = _database(db_url)
     level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
     click.echo(f"hiwatch: crawling {', '.join(sites) or 'all enabled sites'} for {window} into {database.url}"
@@ -249,7 +251,7 @@ def sources_check(sites, week, replay_dirs, record_dir, db_url, sources_file) ->
     window = _window(week, None, None, crawl=True)
     try:
         result = run_crawl(_database(db_url), loaded, window, list(sites) or None, list(replay_dirs),
-                           sources_file=sources_file, check=True,
+                           sources_file=sources_file, check=True, refresh=bool(record_dir),
                            extra_settings=_record_settings(record_dir) if record_dir else None)
     except LockHeld as exc:
         _fail(f"{exc}; try again when it has finished", EXIT_LOCKED)
