@@ -207,6 +207,7 @@ class Source(_Strict):
     label: str
     labels: dict[str, str] = {}
     article_patterns: list[str] = Field(min_length=1)
+    exclude_patterns: list[str] = []  # links matching one of these are never articles (video, photo, English …)
     discovery: list[Discovery] = Field(min_length=1)
     rules: Rules = Rules()
     multipage: Multipage | None = None
@@ -225,8 +226,14 @@ class Source(_Strict):
                 raise ValueError(f"unknown named group(s) {sorted(unknown)}; date groups are {sorted(DATE_GROUPS)}")
         return patterns
 
+    _excludes = field_validator("exclude_patterns")(lambda cls, v: [_check_regex(p) for p in v])
+
     def compiled_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.article_patterns]
+
+    def excluded(self, url: str) -> bool:
+        """True when the URL matches one of `exclude_patterns` (a video, photo or other-language page)."""
+        return any(re.search(p, url) for p in self.exclude_patterns)
 
     def owns(self, url_host: str) -> bool:
         """True when the host belongs to this site (exact host or any subdomain of a listed host)."""

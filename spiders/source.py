@@ -195,7 +195,8 @@ class SourceSpider(scrapy.Spider):
         candidates: list[tuple[str, object]] = []
         matching = in_window = 0
         for url in links:
-            if not matches(url, self.patterns) or not self.source.owns(urlsplit(url).hostname or ""):
+            if (not matches(url, self.patterns) or not self.source.owns(urlsplit(url).hostname or "")
+                    or self.source.excluded(url)):
                 continue
             day = url_date(url, self.patterns)
             matching += 1
