@@ -164,3 +164,41 @@ def test_plan_epaper_and_json_entries() -> None:
                     "https://bjrbdzb.bjd.com.cn/bjrb/period/202509/period.js"]
     locators = [u for u in plans["xinhua"].hosts["www.news.cn"].urls]
     assert [u.what for u in locators] == ["locator", "locator"]
+
+
+# ---- the operator's case: a channel added in YAML alone is crawled ----------------------------------------------
+def test_a_province_added_in_yaml_alone_is_crawled(tmp_path) -> None:
+    """One more host in people's each_host list (无锡, a city site) and its front page is crawled, its in-window
+    article stored — no code change."""
+    import json
+    import sqlite3
+
+    from replaykit import ARTICLE, REPO, requested, run_cli
+
+    text = (REPO / "config" / "sources.yaml").read_text(encoding="utf-8")
+    anchor = "          - bt.people.com.cn       # 新疆生产建设兵团\n"
+    assert anchor in text
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(text.replace(anchor, anchor + "          - wuxi.people.com.cn\n"), encoding="utf-8")
+    extra = tmp_path / "wuxi"
+    extra.mkdir()
+    article = "http://wuxi.people.com.cn/n2/2025/0903/c382512-41340555.html"
+    (extra / "front.html").write_text(f'<html><body><ul><li><a href="{article}">无锡智慧医院</a></li>'
+                                      '<li><a href="http://tv.people.com.cn/n1/2025/0903/c1-2.html">视频</a></li>'
+                                      '</ul></body></html>', encoding="utf-8")
+    (extra / "a.html").write_text(ARTICLE.format(charset="utf-8", title="无锡智慧医院建设提速", day="2025-09-03",
+                                                 when="2025年09月03日10:00", lead="记者报道："), encoding="utf-8")
+    (extra / "MANIFEST.jsonl").write_text("\n".join(json.dumps(e) for e in [
+        {"url": "http://wuxi.people.com.cn/", "file": "front.html"}, {"url": article, "file": "a.html"}]),
+        encoding="utf-8")
+    listed = run_cli("sources", "list", "--sources", str(sources))
+    assert "list: 33 URLs  (http://{host}/ × 33 hosts)" in listed.stdout
+    log, db = tmp_path / "log.jsonl", tmp_path / "db.sqlite3"
+    result = run_cli("crawl", "--site", "people", "--week", "2025-09-05", "--sources", str(sources),
+                     "--replay", str(REPO / "fixtures" / "replay" / "people"), "--replay", str(extra),
+                     "--db", f"sqlite:///{db}", "--replay-log", str(log))
+    assert result.returncode == 0, result.stderr[-3000:]
+    with sqlite3.connect(db) as conn:
+        titles = dict(conn.execute("SELECT url, title FROM articles WHERE url LIKE 'http://wuxi.%'").fetchall())
+    assert titles == {article: "无锡智慧医院建设提速"}
+    assert "http://tv.people.com.cn/n1/2025/0903/c1-2.html" not in requested(log)
