@@ -13,6 +13,7 @@ from crawler.window import Window
 
 # The estimate's assumptions, stated in the plan's output (docs/sources.md explains them).
 ARTICLES_PER_PAGE = 8  # new in-window article links a discovery page yields on a night (stored ones are skipped)
+PAGES_PER_ISSUE = 8  # 版面 pages an e-paper issue leads to (光明日报 has 8–16 on a weekday)
 LATENCY = 0.5  # seconds a live answer takes on average
 SCRAPY_DEFAULTS = {"CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 2, "DOWNLOAD_DELAY": 1.0}
 
@@ -22,7 +23,7 @@ class PlannedUrl:
     url: str
     what: str  # "list", "json", "rss", "issue", "period", "locator"
     note: str = ""  # e.g. "+ up to 4 follow-on pages while fresh"
-    extra_pages: int = 0  # follow-on pages the crawl may request (pagination, e-paper 版面 pages are not counted)
+    extra_pages: int = 0  # pages the crawl may request after this one (list paging, e-paper 版面 or issue pages)
 
 
 @dataclass
@@ -85,12 +86,15 @@ def planned_urls(source: Source, window: Window, today: date) -> list[PlannedUrl
             if entry.dates_from:
                 for month in dict.fromkeys(f"{d:%Y%m}" for d in days):
                     url = entry.dates_from.format(yyyymm=month, yyyy=month[:4], mm=month[4:])
-                    out.append(PlannedUrl(url, "period", "then one issue page per listed day"))
+                    issues = sum(1 for d in days if f"{d:%Y%m}" == month)
+                    out.append(PlannedUrl(url, "period", f"then up to {issues} issue pages, one per listed day",
+                                          issues))
             else:
                 fallback = f" (404: {len(entry.issue_urls) - 1} older template(s))" if len(entry.issue_urls) > 1 else ""
                 for day in days:
                     out.append(PlannedUrl(fill_template(entry.issue_urls[0], day), "issue",
-                                          "then the day's 版面 pages" + fallback))
+                                          "then the day's 版面 pages" + fallback,
+                                          PAGES_PER_ISSUE if entry.page_pattern else 0))
     return out
 
 
