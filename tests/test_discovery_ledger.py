@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from crawler.db import connect
 from crawler.db.models import RunDiscovery, RunSource
-from replaykit import SOURCES, build_replay, read_manifest, run_cli, write_manifest
+from replaykit import SOURCES, article_url, build_replay, read_manifest, run_cli, write_manifest
 
 LIST = "http://health.people.com.cn/GB/408564/"
 MOVED = "http://health.people.com.cn/GB/999999/index.html"  # not in the replay set: 404, a channel that moved
@@ -71,9 +71,24 @@ def test_status_names_the_pages_that_gave_no_article_link(replay, db_url) -> Non
     out = status.stdout
     assert status.returncode == 1, out
     assert "2 discovery page(s) gave no article link in their last runs:" in out
-    assert f"testsite: {MOVED}  (2 of the last 2 runs; HTTP 404)" in out
-    assert f"testsite: {NAV}  (2 of the last 2 runs; 3 links, none an article)" in out
+    assert f"testsite: {MOVED}  (the last 2 runs; HTTP 404)" in out
+    assert f"testsite: {NAV}  (the last 2 runs; 3 links, none an article)" in out
     assert "408564/index.html" not in out
+
+
+def test_a_page_silent_on_one_night_among_good_ones_waits(replay, db_url) -> None:
+    """As with a silent source: one silent night after a good one is named with --runs 1, not with --runs 2."""
+    root, sources = replay
+    nav = root / "nav.html"
+    quiet = nav.read_text(encoding="utf-8")
+    nav.write_text(quiet.replace("</body>", f'<a href="{article_url("0901", 1)}">文章</a></body>'), encoding="utf-8")
+    crawl(root, sources, db_url)
+    nav.write_text(quiet, encoding="utf-8")
+    crawl(root, sources, db_url)
+    two = run_cli("status", "--db", db_url, "--sources", str(sources), "--runs", "2").stdout
+    one = run_cli("status", "--db", db_url, "--sources", str(sources), "--runs", "1").stdout
+    assert NAV not in two and f"testsite: {MOVED}  (the last 2 runs; HTTP 404)" in two
+    assert f"testsite: {NAV}  (the last run; 3 links, none an article)" in one
 
 
 def test_status_is_quiet_when_every_page_yields(tmp_path, db_url) -> None:

@@ -88,7 +88,7 @@ def print_runs(database: Database, last: int, as_json: bool) -> None:
 
 def silent_discovery_pages(database: Database, sources, runs: int = 3) -> list[dict]:
     """Discovery pages of enabled sources that gave no article link in each of the source's last `runs` crawls
-    that read them (a channel that moved or a template that changed): source, URL, runs, links, last error."""
+    (a channel that moved or a template that changed): source, URL, runs, links, last error."""
     enabled = {s.name for s in sources.enabled()}
     out = []
     with database.session() as session:
@@ -106,7 +106,9 @@ def silent_discovery_pages(database: Database, sources, runs: int = 3) -> list[d
             for row in rows:
                 by_url.setdefault(row.url, []).append(row)
             for url, seen in sorted(by_url.items()):
-                if all(row.links_matching == 0 for row in seen):
+                # read in each of the source's last runs and never an article link: a page new to the config, or
+                # one silent on a single night among good ones, waits for more runs
+                if len(seen) == len(run_ids) and all(row.links_matching == 0 for row in seen):
                     last = seen[-1]
                     out.append({"source": source, "url": url, "runs": len(seen), "of_runs": len(run_ids),
                                 "links_found": last.links_found, "http_status": last.http_status,
@@ -152,6 +154,7 @@ def print_status(database: Database, sources, lookback: int = 3) -> int:
         for page in pages:
             why = (f"HTTP {page['http_status']}" if page["http_status"] else "") + (
                 f" {page['error']}" if page["error"] and not page["http_status"] else "")
-            console.print(f"  {page['source']}: {page['url']}  ({page['runs']} of the last {page['of_runs']} runs; "
+            runs = "the last run" if page["runs"] == 1 else f"the last {page['runs']} runs"
+            console.print(f"  {page['source']}: {page['url']}  ({runs}; "
                           f"{why.strip() or str(page['links_found']) + ' links, none an article'})", soft_wrap=True)
     return 0 if data["last_success"] and not data["silent_sources"] and not pages else 1
