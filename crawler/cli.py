@@ -97,12 +97,18 @@ def main() -> None:
 @click.option("--set", "scrapy_set", multiple=True, metavar="NAME=VALUE",
               help="Override a Scrapy setting (repeatable), e.g. --set DOWNLOAD_TIMEOUT=5.")
 @click.option("--distributed", is_flag=True, help="Seed a shared Redis queue and wait for `hiwatch worker`s.")
+@click.option("--plan", "plan_only", is_flag=True,
+              help="Print every discovery URL the crawl would request, per site and host, with the politeness and "
+                   "the estimated time; fetch nothing.")
+@click.option("--record", "record_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Write every response received (with status and headers) to DIR as a replay set for --replay "
+                   "(implies --refresh: list pages are fetched in full and stored articles again).")
 @redis_option
 @namespace_option
 @db_option
 @sources_option
 def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, verbose, log_file, scrapy_set,
-          distributed, redis_url, namespace, db_url, sources_file) -> None:
+          distributed, plan_only, record_dir, redis_url, namespace, db_url, sources_file) -> None:
     """Crawl the sites for the window and store the articles.
 
     The default window is the latest Saturday–Friday digest week plus the days since.
@@ -113,12 +119,20 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
 
     sources = _sources(sources_file, sites, "nothing crawled")
     window = _window(week, since, until, crawl=True)
+    if plan_only:
+        _print_plan(sources, window, sites)
+        return
     extra = {}
     for pair in scrapy_set:
         name, sep, value = pair.partition("=")
         if not sep or not name:
             _fail(f"--set takes NAME=VALUE, got {pair!r}", EXIT_CONFIG)
         extra[name.strip()] = value
+    if record_dir:
+        if distributed:
+            _fail("--record works on a crawl in this process, not with --distributed", EXIT_CONFIG)
+        extra.update(_record_settings(record_dir))
+        refresh = True  # every page in full: no 304s and no skipped stored articles, so the set stands alone
     database = _database(db_url, create=True)
     level = {0: "WARNING", 1: "INFO"}.get(verbose, "DEBUG")
     click.echo(f"hiwatch: crawling {', '.join(sites) or 'all enabled sites'} for {window} into {database.url}"
@@ -141,8 +155,27 @@ def crawl(sites, week, since, until, replay_dirs, replay_log, refresh, polite, v
     except ConnectionError as exc:
         _fail(str(exc), EXIT_DATABASE)
     print_crawl_summary(database, result)
+    if record_dir:
+        click.echo(f"recorded every response into {record_dir} (replay it with --replay {record_dir})", err=True)
     if result.status in ("failed", "interrupted") or result.silent_sources:
         sys.exit(1)
+
+
+def _print_plan(sources, window, sites, articles_per_page: int | None = None) -> None:
+    from crawler.run.plan import ARTICLES_PER_PAGE, build_plan, format_plan
+
+    click.echo(format_plan(build_plan(sources, window, list(sites) or None), window,
+                           articles_per_page if articles_per_page is not None else ARTICLES_PER_PAGE))
+
+
+def _record_settings(record_dir: str) -> dict:
+    """Scrapy settings that add the recording downloader middleware (crawler/run/record.py) for DIR."""
+    from crawler.run.record import record_settings
+
+    try:
+        return record_settings(record_dir)
+    except OSError as exc:
+        _fail(f"--record {record_dir}: {exc}", EXIT_CONFIG)
 
 
 @main.command()
@@ -213,9 +246,11 @@ def sources_validate(file) -> None:
 @click.option("--week", metavar="FRIDAY", help="Look for articles of this digest week (default: the last 7+ days).")
 @click.option("--replay", "replay_dirs", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="Check against a replay directory instead of the live sites.")
+@click.option("--record", "record_dir", metavar="DIR", type=click.Path(file_okay=False),
+              help="Write every response received to DIR as a replay set (see `hiwatch crawl --record`).")
 @db_option
 @sources_option
-def sources_check(sites, week, replay_dirs, db_url, sources_file) -> None:
+def sources_check(sites, week, replay_dirs, record_dir, db_url, sources_file) -> None:
     """The operator's canary: per site, fetch the discovery pages, count article links, extract one article.
 
     Exits 1 when a site finds no article link, or its sample article lacks a body or a date.
@@ -227,7 +262,8 @@ def sources_check(sites, week, replay_dirs, db_url, sources_file) -> None:
     window = _window(week, None, None, crawl=True)
     try:
         result = run_crawl(_database(db_url, create=True), loaded, window, list(sites) or None, list(replay_dirs),
-                           sources_file=sources_file, check=True)
+                           sources_file=sources_file, check=True, refresh=bool(record_dir),
+                           extra_settings=_record_settings(record_dir) if record_dir else None)
     except LockHeld as exc:
         _fail(f"{exc}; try again when it has finished", EXIT_LOCKED)
     healthy = True
@@ -306,13 +342,36 @@ def sources_suggest(list_urls, article, replay_dir, files, file_urls, name, sour
 
 
 @sources.command("list")
+@click.option("--short", is_flag=True, help="One line per site, without the discovery URLs.")
 @sources_option
-def sources_list(sources_file) -> None:
-    """List the sites with their 来源 label, hosts and discovery types."""
+def sources_list(short, sources_file) -> None:
+    """List the sites with their 来源 label, hosts and discovery types, then every discovery URL (`each_host`
+    templates expanded)."""
     for source in _sources(sources_file).sources:
         kinds = ",".join(entry.type for entry in source.discovery)
         state = "" if source.enabled else " (disabled)"
         click.echo(f"{source.name:10} {source.label:6} {' '.join(source.hosts):40} {kinds}{state}")
+        if short:
+            continue
+        for entry in source.discovery:
+            hosts = getattr(entry, "each_host", [])
+            origin = f"  ({' '.join(getattr(entry, 'url_templates', []))} × {len(hosts)} hosts)" if hosts else ""
+            urls = list(getattr(entry, "urls", None) or []) + ([entry.from_page] if getattr(entry, "from_page", None) else [])
+            urls += list(getattr(entry, "issue_urls", None) or [])
+            click.echo(f"    {entry.type}: {len(urls)} URL{'s' if len(urls) != 1 else ''}{origin}")
+            for url in urls:
+                click.echo(f"      {url}")
+
+
+@sources.command("plan")
+@click.option("--site", "sites", multiple=True, metavar="NAME", help="Only this site (repeatable).")
+@click.option("--week", metavar="FRIDAY", help="The digest week ending on this Friday (YYYY-MM-DD).")
+@click.option("--articles-per-page", type=int, help="New articles a discovery page yields (estimate; default 8, "
+                                                      "a first night on an empty database sees more).")
+@sources_option
+def sources_plan(sites, week, articles_per_page, sources_file) -> None:
+    """The nightly plan without fetching (same as `hiwatch crawl --plan`)."""
+    _print_plan(_sources(sources_file, sites), _window(week, None, None, crawl=True), sites, articles_per_page)
 
 
 @main.command()
@@ -403,13 +462,15 @@ def add(url, source_name, replay_dir, db_url, sources_file) -> None:
 
 
 @main.command()
+@click.option("--runs", "lookback", default=3, show_default=True,
+              help="Name the sources and discovery pages that found no article link in each of their last N runs.")
 @db_option
 @sources_option
-def status(db_url, sources_file) -> None:
-    """When the last successful crawl was, and which sources found nothing lately."""
+def status(lookback, db_url, sources_file) -> None:
+    """When the last successful crawl was, and which sources and discovery pages found nothing lately."""
     from crawler.run.report import print_status
 
-    sys.exit(print_status(_database(db_url), _sources(sources_file)))
+    sys.exit(print_status(_database(db_url), _sources(sources_file), lookback))
 
 
 @main.command(context_settings={"ignore_unknown_options": True})

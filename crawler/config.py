@@ -4,6 +4,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+import string
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -46,7 +47,52 @@ class Paginate(_Strict):
         return value
 
 
-class ListDiscovery(_Strict):
+def expand_each_host(data):
+    """`urls` × `each_host`: every URL template filled in for every host, host by host (the YAML's compact way to
+    say "these list pages on each of these hosts"). A host is a name (`cq.people.com.cn`) or a mapping with `host`
+    and more placeholders (`{host: cq.people.com.cn, province: 重庆}`); a template may use `{host}` and any
+    placeholder every host defines. Without `each_host` the entry is returned as it is."""
+    if not isinstance(data, dict) or not data.get("each_host"):
+        return data
+    hosts, templates = data["each_host"], data.get("urls") or []
+    if not isinstance(hosts, list) or not isinstance(templates, list) or not templates:
+        raise ValueError("each_host needs a list of hosts and `urls`: a list of URL templates using {host}")
+    filled: list[dict[str, str]] = []
+    for item in hosts:
+        values = {"host": item} if isinstance(item, str) else item
+        if not isinstance(values, dict) or not isinstance(values.get("host"), str) or not values["host"]:
+            raise ValueError(f"each_host: {item!r} is neither a host name nor a mapping with `host`")
+        filled.append({str(k): str(v) for k, v in values.items()})
+    urls: list[str] = []
+    for template in templates:
+        names = {field for _, field, _, _ in string.Formatter().parse(str(template)) if field is not None}
+        if "host" not in names:
+            raise ValueError(f"each_host: URL template {template!r} does not use {{host}}")
+        for values in filled:
+            missing = names - set(values)
+            if missing:
+                raise ValueError(f"each_host: host {values['host']!r} gives no {sorted(missing)} for {template!r}")
+    for values in filled:
+        urls.extend(str(template).format_map(values) for template in templates)
+    repeated = sorted({u for u in urls if urls.count(u) > 1})
+    if repeated:
+        raise ValueError(f"each_host: the same URL comes out twice: {', '.join(repeated[:3])}")
+    return {**data, "urls": urls, "each_host": filled, "url_templates": list(templates)}
+
+
+class _EachHost(_Strict):
+    """Discovery entries whose `urls` may be templates filled in for each host of `each_host` (expanded on load)."""
+
+    each_host: list[dict[str, str]] = []
+    url_templates: list[str] = []  # the templates as written (set by the expansion)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand(cls, data):
+        return expand_each_host(data)
+
+
+class ListDiscovery(_EachHost):
     """Static list pages (channel index pages); every link matching an article pattern is a candidate."""
 
     type: Literal["list"]
@@ -54,7 +100,7 @@ class ListDiscovery(_Strict):
     paginate: Paginate | None = None
 
 
-class JsonDiscovery(_Strict):
+class JsonDiscovery(_EachHost):
     """A JSON list endpoint; its URL given, or found on `from_page` by `url_pattern` (re-derived each run).
 
     With `url_template` the URL is built from the pattern's groups ({1}, {2} …; {0} the whole match), resolved
@@ -77,7 +123,7 @@ class JsonDiscovery(_Strict):
         return self
 
 
-class FeedDiscovery(_Strict):
+class FeedDiscovery(_EachHost):
     """An RSS/Atom feed or an XML sitemap (sitemap indexes are followed)."""
 
     type: Literal["rss", "sitemap"]
@@ -161,6 +207,7 @@ class Source(_Strict):
     label: str
     labels: dict[str, str] = {}
     article_patterns: list[str] = Field(min_length=1)
+    exclude_patterns: list[str] = []  # links matching one of these are never articles (video, photo, English …)
     discovery: list[Discovery] = Field(min_length=1)
     rules: Rules = Rules()
     multipage: Multipage | None = None
@@ -179,8 +226,14 @@ class Source(_Strict):
                 raise ValueError(f"unknown named group(s) {sorted(unknown)}; date groups are {sorted(DATE_GROUPS)}")
         return patterns
 
+    _excludes = field_validator("exclude_patterns")(lambda cls, v: [_check_regex(p) for p in v])
+
     def compiled_patterns(self) -> list[re.Pattern[str]]:
         return [re.compile(p) for p in self.article_patterns]
+
+    def excluded(self, url: str) -> bool:
+        """True when the URL matches one of `exclude_patterns` (a video, photo or other-language page)."""
+        return any(re.search(p, url) for p in self.exclude_patterns)
 
     def owns(self, url_host: str) -> bool:
         """True when the host belongs to this site (exact host or any subdomain of a listed host)."""

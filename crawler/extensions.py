@@ -16,7 +16,7 @@ from twisted.internet import task
 from twisted.python.failure import Failure
 
 from crawler.db import Database, connect
-from crawler.db.runs import COUNTERS, SourceLedger, finish_run, start_run
+from crawler.db.runs import COUNTERS, DiscoveryLedger, SourceLedger, finish_run, start_run
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 url_failed = object()
 # sent with url= when an article page was extracted: the host answers with content (blocks are counted in a row)
 article_extracted = object()
+# sent with url=, found=, matching=, in_window= when the spider read a discovery page (http_status= and error= when
+# it could not be fetched): the discovery health ledger, one row per run and page (crawler.db.runs.DiscoveryLedger)
+discovery_read = object()
 
 STATS_PREFIX = "hiwatch/"
 FAILURE_COUNTERS = ("blocked", "errors")  # counted by the ledger from the failures themselves
@@ -40,6 +43,13 @@ def fail(crawler, url: str, kind: str, reason: str, http_status: int | None = No
     """Report a URL that gave no article (RunLedger records it; the backoff and distributed parts listen too)."""
     crawler.signals.send_catch_log(url_failed, url=url, kind=kind, reason=reason, http_status=http_status,
                                    request=request)
+
+
+def discovered(crawler, url: str, found: int = 0, matching: int = 0, in_window: int = 0,
+               http_status: int | None = None, error: str | None = None) -> None:
+    """Report what one discovery page gave: its links, those matching an article pattern, those in the window."""
+    crawler.signals.send_catch_log(discovery_read, url=url, found=found, matching=matching, in_window=in_window,
+                                   http_status=http_status, error=error)
 
 
 BLOCKED_STATUSES = {401, 403, 405, 451}
@@ -108,11 +118,14 @@ class RunLedger:
         self.run_id = run_id
         self.own_run = False
         self.ledger: SourceLedger | None = None
+        self.discovery: DiscoveryLedger | None = None  # per discovery page: links, matching, in window, stored
         self.sample = None  # `hiwatch sources check`: the one extracted article (pipelines.check)
         self._flusher: task.LoopingCall | None = None
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.closed, signal=signals.spider_closed)
         crawler.signals.connect(self.failed, signal=url_failed)
+        crawler.signals.connect(self.page_read, signal=discovery_read)
+        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -130,6 +143,7 @@ class RunLedger:
 
     def opened(self, spider) -> None:
         self.ledger = SourceLedger(spider.source.name)
+        self.discovery = DiscoveryLedger(spider.source.name)
         if self.run_id is None:  # plain `scrapy crawl <site>`: record a run of our own
             self.run_id = start_run(self.database, spider.window, [spider.source.name], {"via": "scrapy crawl"})
             self.own_run = True
@@ -142,6 +156,16 @@ class RunLedger:
             self.ledger.fail(url, kind, reason, http_status)
             log.warning("%s: failed %s: %s", self.ledger.source, url, reason)
 
+    def page_read(self, url: str, found: int = 0, matching: int = 0, in_window: int = 0,
+                  http_status: int | None = None, error: str | None = None, **_) -> None:
+        if self.discovery is not None:
+            self.discovery.read(url, found, matching, in_window, http_status, error)
+
+    def item_scraped(self, item, **_) -> None:
+        """An article through every pipeline: a new row counts for the discovery page it was found on."""
+        if self.discovery is not None and item.get("stored_new") and item.get("found_on"):
+            self.discovery.stored(item["found_on"])
+
     def _sync(self) -> None:
         for counter in COUNTERS:
             if counter not in FAILURE_COUNTERS:
@@ -151,6 +175,7 @@ class RunLedger:
         try:
             self._sync()
             self.ledger.save(self.database, self.run_id)
+            self.discovery.save(self.database, self.run_id)
         except Exception as exc:  # the database may be away for a moment: the next flush or the close retries
             log.warning("%s: could not save the run counts yet: %s", self.ledger.source, exc)
 
@@ -159,6 +184,7 @@ class RunLedger:
             self._flusher.stop()
         self._sync()
         self.ledger.save(self.database, self.run_id)
+        self.discovery.save(self.database, self.run_id)
         if self.own_run:
             status = "interrupted" if reason == "shutdown" else ("ok" if not self.ledger.failures else "partial")
             finish_run(self.database, self.run_id, status, f"scrapy close reason: {reason}")

@@ -95,4 +95,5 @@ class StorePipeline(CrawlerPipeline):
             raise DropItem(f"{item['url']}: database error") from None
         if created:
             count(self.crawler, "stored")
+        item["stored_new"] = bool(created)  # the run ledger counts it for the discovery page it came from
         return item

@@ -12,7 +12,7 @@ from twisted.python.failure import Failure
 from crawler.browser import browser_meta, scripted_list_reason
 from crawler.config import EpaperDiscovery, FeedDiscovery, JsonDiscovery, ListDiscovery, Source, load_sources
 from crawler.db.store import FetchedPage
-from crawler.extensions import count, fail, failure_reason
+from crawler.extensions import count, discovered, fail, failure_reason
 from crawler.extract.decode import decode
 from crawler.urls import canonical, day_tokens, fill_template, links_in, matches, url_date
 from crawler.window import Window, today_shanghai
@@ -100,7 +100,7 @@ class SourceSpider(scrapy.Spider):
             return
         self.count("discovery_pages")
         links = self._discovery_links(response)
-        fresh, requests = self._follow_articles(links, response.url, list_key=response.meta["first_url"])
+        fresh, requests = self._follow_articles(links, response.url, list_key=response.meta["first_url"], report=True)
         yield from requests
         if page == 1 and not any(matches(url, self.patterns) for url in links):  # say why the source is silent
             fail(self.crawler, response.url, "empty", "no article link on the list page (rendered in a browser)"
@@ -127,7 +127,7 @@ class SourceSpider(scrapy.Spider):
             fail(self.crawler, response.url, "error", f"no JSON list matching {entry.url_pattern!r} on the page")
         for url in found:
             yield self._request(url, self.parse_listing, True, entry=entry, page=1, first_url=url)
-        _, requests = self._follow_articles(links_in(text, response.url), response.url)
+        _, requests = self._follow_articles(links_in(text, response.url), response.url, report=True)
         yield from requests
 
     def parse_feed(self, response: Response):
@@ -138,7 +138,7 @@ class SourceSpider(scrapy.Spider):
             for url in re.findall(r"<loc>\s*([^<\s]+)\s*</loc>", text):
                 yield self._request(url.replace("&amp;", "&"), self.parse_feed, entry=response.meta["entry"], depth=1)
             return
-        _, requests = self._follow_articles(links_in(text, response.url), response.url)
+        _, requests = self._follow_articles(links_in(text, response.url), response.url, report=True)
         yield from requests
 
     def _epaper_requests(self, entry: EpaperDiscovery) -> Iterable[scrapy.Request]:
@@ -185,21 +185,26 @@ class SourceSpider(scrapy.Spider):
                 if re.search(entry.page_pattern, url) and any(t in url for t in tokens) and url != response.url:
                     yield self._request(url, self.parse_issue, True, entry=entry, day=day, template=template,
                                         is_page=True, handle_httpstatus_list=[404])
-        _, requests = self._follow_articles(links, response.url, epaper=True)
+        _, requests = self._follow_articles(links, response.url, epaper=True, report=True)
         yield from requests
 
     def _follow_articles(self, links: list[str], found_on: str, list_key: str | None = None,
-                         epaper: bool = False) -> tuple[bool, list[scrapy.Request]]:
+                         epaper: bool = False, report: bool = False) -> tuple[bool, list[scrapy.Request]]:
         """Requests for the article links among `links`; `fresh` says whether any link new to this list
         (`list_key`: its first page) is not older than the window — a sidebar of today's stories repeated on
-        every page of a list does not keep the paging going."""
+        every page of a list does not keep the paging going. With `report`, the page's figures (links, those
+        matching an article pattern, those in the window) go to the run ledger (crawler.extensions.discovered)."""
         fresh = False
         on_list = self._list_links.setdefault(list_key, set()) if list_key else set()
         candidates: list[tuple[str, object]] = []
+        matching = in_window = 0
         for url in links:
-            if not matches(url, self.patterns) or not self.source.owns(urlsplit(url).hostname or ""):
+            if (not matches(url, self.patterns) or not self.source.owns(urlsplit(url).hostname or "")
+                    or self.source.excluded(url)):
                 continue
             day = url_date(url, self.patterns)
+            matching += 1
+            in_window += day is None or self.window.contains_day(day)
             if (day is None or day >= self.window.first) and url not in on_list:
                 fresh = True
             on_list.add(url)
@@ -211,6 +216,8 @@ class SourceSpider(scrapy.Spider):
                 self.count("skipped_window")
                 continue
             candidates.append((url, day))
+        if report:
+            discovered(self.crawler, found_on, len(set(links)), matching, in_window)
         if self.check:  # the canary: the newest link only, stored or not, and only one per run
             candidates = sorted(candidates, key=lambda c: c[1] or self.window.last, reverse=True)[:1]
             if candidates and self._links_seen_sample:
@@ -239,7 +246,7 @@ class SourceSpider(scrapy.Spider):
                 return
         self.count("fetched")
         yield {"url": response.meta["article_url"], "site": self.source.name, "url_date": response.meta["url_date"],
-               "pages": pages, "epaper": response.meta.get("epaper", False)}
+               "pages": pages, "epaper": response.meta.get("epaper", False), "found_on": response.meta.get("found_on")}
 
     def _next_page(self, response: Response, pages: list[FetchedPage]) -> str | None:
         """The next continuation page of a multi-page article, or None when this is the last."""
@@ -269,6 +276,8 @@ class SourceSpider(scrapy.Spider):
         request = failure.request
         kind, reason, status = failure_reason(failure, self.crawler.settings)
         fail(self.crawler, request.meta.get("article_url") or request.url, kind, reason, status, request=request)
+        if request.meta.get("hiwatch_kind") == "discovery" and request.callback != self.parse_period:
+            discovered(self.crawler, request.url, http_status=status, error=reason)
 
 
 def spider_for(source: Source) -> type[SourceSpider]:

@@ -86,6 +86,26 @@ class RunSource(Base):
     run: Mapped[Run] = relationship(back_populates="source_stats")
 
 
+class RunDiscovery(Base):
+    """What one discovery page gave in one run: its links, those matching an article pattern, those in the window,
+    and the new articles stored from them (the discovery health ledger, `hiwatch status`)."""
+
+    __tablename__ = "run_discovery"
+    __table_args__ = (UniqueConstraint("run_id", "url"), Index("ix_run_discovery_source_url", "source", "url"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(64))
+    url: Mapped[str] = mapped_column(Text)
+    fetches: Mapped[int] = mapped_column(default=0)
+    links_found: Mapped[int] = mapped_column(default=0)
+    links_matching: Mapped[int] = mapped_column(default=0)
+    links_in_window: Mapped[int] = mapped_column(default=0)
+    stored: Mapped[int] = mapped_column(default=0)
+    http_status: Mapped[int | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
 class FetchFailure(Base):
     """A URL that failed in a run, with its reason (HTTP status, timeout, blocked, no body …)."""
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from crawler.db import Database
-from crawler.db.models import FetchFailure, Run, RunSource
+from crawler.db.models import FetchFailure, Run, RunDiscovery, RunSource
 from crawler.window import Window, now_utc
 
 COUNTERS = ("discovery_pages", "links_found", "fetched", "stored", "skipped_window", "skipped_seen", "blocked", "errors")
@@ -76,6 +76,61 @@ class SourceLedger:
                     raise
         self._saved.update(delta)
         self._saved_failures += len(failures)
+
+
+PAGE_FIGURES = ("fetches", "links_found", "links_matching", "links_in_window", "stored")
+
+
+@dataclass
+class DiscoveryLedger:
+    """Per discovery page of one source in this run: what it gave (links, matching, in window, new articles
+    stored from it); written to run_discovery by `save`, adding to the row (several workers may share a run)."""
+
+    source: str
+    pages: dict[str, Counter] = field(default_factory=dict)
+    problems: dict[str, tuple[int | None, str | None]] = field(default_factory=dict)
+    _saved: dict[str, Counter] = field(default_factory=dict)
+
+    def read(self, url: str, found: int, matching: int, in_window: int, http_status: int | None = None,
+             error: str | None = None) -> None:
+        page = self.pages.setdefault(url, Counter())
+        page.update(fetches=1, links_found=found, links_matching=matching, links_in_window=in_window)
+        if http_status is not None or error:
+            self.problems[url] = (http_status, error)
+
+    def stored(self, url: str) -> None:
+        self.pages.setdefault(url, Counter())["stored"] += 1
+
+    def save(self, database: Database, run_id: int) -> None:
+        deltas = {url: {f: page[f] - self._saved.get(url, Counter())[f] for f in PAGE_FIGURES}
+                  for url, page in self.pages.items()}
+        deltas = {url: d for url, d in deltas.items() if any(d.values()) or url in self.problems}
+        if not deltas:
+            return
+        for attempt in range(3):
+            try:
+                with database.session() as session:
+                    rows = {row.url: row for row in session.scalars(select(RunDiscovery).where(
+                        RunDiscovery.run_id == run_id, RunDiscovery.url.in_(list(deltas))))}
+                    for url, delta in deltas.items():
+                        status, error = self.problems.get(url, (None, None))
+                        row = rows.get(url)
+                        if row is None:
+                            session.add(RunDiscovery(run_id=run_id, source=self.source, url=url, http_status=status,
+                                                     error=error and error[:2000], **delta))
+                            continue
+                        values = {f: getattr(RunDiscovery, f) + delta[f] for f in PAGE_FIGURES if delta[f]}
+                        if status is not None or error:
+                            values.update(http_status=status, error=error and error[:2000])
+                        if values:
+                            session.execute(update(RunDiscovery).where(RunDiscovery.id == row.id).values(values))
+                break
+            except IntegrityError:  # another worker added the page's row at the same moment: add to theirs
+                if attempt == 2:
+                    raise
+        for url in deltas:
+            self._saved[url] = Counter(self.pages[url])
+        self.problems.clear()
 
 
 def start_run(database: Database, window: Window | None, sources: list[str], args: dict, kind: str = "crawl") -> int:

@@ -10,7 +10,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from crawler.db import Database
-from crawler.db.models import Article, FetchFailure, Run, RunSource
+from crawler.db.models import Article, FetchFailure, Run, RunDiscovery, RunSource
 from crawler.db.runs import COUNTERS
 from crawler.window import SHANGHAI
 
@@ -123,6 +123,36 @@ def print_runs(database: Database, last: int, as_json: bool, failures_shown: int
             console.print(f"  … and {len(run['failures']) - len(shown)} more failures (hiwatch runs --failures all)")
 
 
+def silent_discovery_pages(database: Database, sources, runs: int = 3) -> list[dict]:
+    """Discovery pages of enabled sources that gave no article link in each of the source's last `runs` crawls
+    (a channel that moved or a template that changed): source, URL, runs, links, last error."""
+    enabled = {s.name for s in sources.enabled()}
+    out = []
+    with database.session() as session:
+        for source in sorted(enabled):
+            run_ids = session.scalars(select(RunDiscovery.run_id).join(Run, Run.id == RunDiscovery.run_id)
+                                      .where(RunDiscovery.source == source, Run.kind == "crawl")
+                                      .group_by(RunDiscovery.run_id).order_by(RunDiscovery.run_id.desc())
+                                      .limit(runs)).all()
+            if not run_ids:
+                continue
+            rows = session.scalars(select(RunDiscovery).where(RunDiscovery.source == source,
+                                                              RunDiscovery.run_id.in_(run_ids))
+                                   .order_by(RunDiscovery.run_id)).all()
+            by_url: dict[str, list] = {}
+            for row in rows:
+                by_url.setdefault(row.url, []).append(row)
+            for url, seen in sorted(by_url.items()):
+                # read in each of the source's last runs and never an article link: a page new to the config, or
+                # one silent on a single night among good ones, waits for more runs
+                if len(seen) == len(run_ids) and all(row.links_matching == 0 for row in seen):
+                    last = seen[-1]
+                    out.append({"source": source, "url": url, "runs": len(seen), "of_runs": len(run_ids),
+                                "links_found": last.links_found, "http_status": last.http_status,
+                                "error": last.error})
+    return out
+
+
 def status_data(database: Database, sources, lookback: int = 3) -> dict:
     """Last successful run, the last run, and enabled sources with no article link in their recent runs."""
     with database.session() as session:
@@ -140,12 +170,14 @@ def status_data(database: Database, sources, lookback: int = 3) -> dict:
             select(func.count(RunSource.id)).where(RunSource.source == s.name))]
     return {"last_run": {"id": last.id, "status": last.status, "started_at": last.started_at.isoformat()} if last else None,
             "last_success": good.finished_at.isoformat() if good and good.finished_at else None,
-            "silent_sources": silent, "never_crawled": never}
+            "silent_sources": silent, "never_crawled": never,
+            "silent_pages": silent_discovery_pages(database, sources, lookback)}
 
 
-def print_status(database: Database, sources) -> int:
-    """Print the status; return 1 when something needs the operator (no successful run, silent sources)."""
-    data = status_data(database, sources)
+def print_status(database: Database, sources, lookback: int = 3) -> int:
+    """Print the status; return 1 when something needs the operator (no successful run, silent sources or
+    discovery pages)."""
+    data = status_data(database, sources, lookback)
     last = data["last_run"]
     console.print(f"last run: {'#%d %s, started %s' % (last['id'], last['status'], shanghai(last['started_at'])) if last else 'none'}")
     console.print(f"last successful run finished: {shanghai(data['last_success']) if data['last_success'] else 'never'}")
@@ -153,4 +185,13 @@ def print_status(database: Database, sources) -> int:
         console.print(f"[red]found no article link in their last runs: {', '.join(data['silent_sources'])}[/red]")
     if data["never_crawled"]:
         console.print(f"never crawled: {', '.join(data['never_crawled'])}")
-    return 0 if data["last_success"] and not data["silent_sources"] else 1
+    pages = data["silent_pages"]
+    if pages:
+        console.print(f"[red]{len(pages)} discovery page(s) gave no article link in their last runs:[/red]")
+        for page in pages:
+            why = (f"HTTP {page['http_status']}" if page["http_status"] else "") + (
+                f" {page['error']}" if page["error"] and not page["http_status"] else "")
+            runs = "the last run" if page["runs"] == 1 else f"the last {page['runs']} runs"
+            console.print(f"  {page['source']}: {page['url']}  ({runs}; "
+                          f"{why.strip() or str(page['links_found']) + ' links, none an article'})", soft_wrap=True)
+    return 0 if data["last_success"] and not data["silent_sources"] and not pages else 1
