@@ -135,8 +135,9 @@ def test_plan_of_the_shipped_config_is_pinned() -> None:
     totals = plan_totals(plans)
     assert {name: (s["hosts"], s["discovery_urls"]) for name, s in totals["per_site"].items()} == {
         "people": (36, 43), "xinhua": (64, 65), "gmw": (3, 5), "gmrb": (1, 7), "bjd": (1, 1), "bjrb": (1, 2),
-        "bjwb": (1, 2), "cnr": (15, 35)}
-    assert (totals["hosts"], totals["discovery_urls"]) == (121, 160)
+        "bjwb": (1, 2), "cnr": (15, 35), "nhc": (1, 3), "ndcpa": (1, 2), "nhsa": (1, 2), "natcm": (1, 1),
+        "nda": (1, 2), "govcn": (1, 1), "bjwjw": (1, 2)}
+    assert (totals["hosts"], totals["discovery_urls"]) == (128, 173)  # media 121 / 160, government 7 / 13
     # the figures docs/sources.md states: 9.5 min a night (8 new articles per page), 32.6 min for a first night
     # on an empty database (30 per page), the 光明日报 e-paper's week of 版面 pages setting the pace
     assert round(totals["seconds"] / 60, 1) == 9.5

@@ -53,7 +53,11 @@ def test_recorded_crawl_of_the_replay_set_replays_to_the_same_articles(tmp_path)
     assert articles(tmp_path / "replayed.sqlite3") == stored
     asked = requests(tmp_path / "replayed.jsonl")
     assert [r["url"] for r in asked if replay_key(r["url"]) not in index] == []
-    assert sorted(replay_key(r["url"]) for r in asked) == sorted(replay_key(r["url"]) for r in answered)
+    # the same pages asked for; a page behind a JavaScript challenge (nhc, js: true) was asked twice live (412, then
+    # 200 once the script set its cookie) and is recorded once, as the browser finally saw it
+    assert {replay_key(r["url"]) for r in asked} == {replay_key(r["url"]) for r in answered}
+    challenged = {replay_key(r["url"]) for r in answered if r["status"] == 412}
+    assert challenged and all(index[key].status == 200 for key in challenged)
 
 
 def test_record_keeps_redirects_and_replays_them(tmp_path) -> None:
@@ -117,3 +121,14 @@ def test_recorder_files_headers_and_encodings(tmp_path) -> None:
     assert file_name("http://a.cn/../../etc/passwd") == "a.cn/etc/passwd"  # never outside the folder
     body, headers = decoded_body(b"not gzip", {"Content-Encoding": "gzip"})
     assert body == b"not gzip" and headers == {"Content-Encoding": "gzip"}
+
+
+def test_recording_keeps_the_projects_downloader_middlewares(tmp_path) -> None:
+    """--record adds its middleware to hiwatch's own (conditional fetches, backoff, browser status), never instead."""
+    from crawler import settings as base
+    from crawler.run.record import PRIORITY, record_settings
+
+    middlewares = record_settings(tmp_path / "night")["DOWNLOADER_MIDDLEWARES"]
+    assert {name: middlewares[name] for name in base.DOWNLOADER_MIDDLEWARES} == base.DOWNLOADER_MIDDLEWARES
+    assert middlewares["crawler.run.record.RecordMiddleware"] == PRIORITY
+    assert PRIORITY < base.DOWNLOADER_MIDDLEWARES["crawler.browser.BrowserStatusMiddleware"]

@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 from crawler.run.replay import replay_key
 
-# Nearest the downloader: it sees each answer as the server sent it, before redirects, retries and the
-# decompression middleware act on it (Scrapy's RedirectMiddleware is 600, HttpCompressionMiddleware 590).
-PRIORITY = 950
+# Next to the downloader: it sees each answer as the server sent it, before redirects, retries and the
+# decompression middleware act on it (Scrapy's RedirectMiddleware is 600, HttpCompressionMiddleware 590), and
+# after crawler.browser.BrowserStatusMiddleware (950) has given a browser page its final document's status.
+PRIORITY = 940
 NOT_KEPT = {"content-length", "transfer-encoding", "connection", "keep-alive", "date", "set-cookie"}
 
 _NAMES: dict[Path, dict[str, str]] = {}  # per folder: file name → the replay key it holds (all crawlers share it)
@@ -24,8 +25,10 @@ def record_settings(directory: str | Path) -> dict:
     """Scrapy settings for a recorded crawl: the middleware and its folder (created here)."""
     folder = Path(directory).resolve()
     folder.mkdir(parents=True, exist_ok=True)
+    from crawler import settings as base  # a setting given here replaces the project's dict: keep its middlewares
+
     return {"HIWATCH_RECORD": str(folder),
-            "DOWNLOADER_MIDDLEWARES": {"crawler.run.record.RecordMiddleware": PRIORITY}}
+            "DOWNLOADER_MIDDLEWARES": {**base.DOWNLOADER_MIDDLEWARES, "crawler.run.record.RecordMiddleware": PRIORITY}}
 
 
 def file_name(url: str) -> str:
