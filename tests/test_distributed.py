@@ -17,9 +17,9 @@ from crawler.db.models import Article, Run, RunSource
 from replaykit import REPO, SOURCES, build_replay, requested
 
 REDIS_URL = os.environ.get("HIWATCH_TEST_REDIS", "redis://127.0.0.1:6379/15")
-# Coordinator and workers run with deprecation warnings as errors: scrapy-redis through current APIs only.
+# Coordinator and workers run with deprecation warnings as errors: current Scrapy APIs only.
 ENV = {**os.environ, "HIWATCH_STRICT_WARNINGS": "1"}
-FAST = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY_JITTER=0", "--set", "HIWATCH_HEARTBEAT_TTL=3"]
+FAST = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY_JITTER=0", "--set", "HIWATCH_CLAIM_IDLE=5"]
 
 
 @pytest.fixture
@@ -114,9 +114,10 @@ def test_two_workers_one_killed_everything_stored_once(tmp_path, pg, redis_url):
         stats = session.scalars(select(RunSource)).one()  # both workers' counts in one row (a killed worker's
         assert 0 < stats.stored <= expected                 # last few seconds of counts die with it)
         assert stats.discovery_pages >= 1
-    # the whole window was fetched once per article, plus at most the few the killed worker had in flight
+    # the whole window was fetched once per article, plus what the killed worker had in flight (fetched, not yet
+    # stored): at most CONCURRENT_REQUESTS (16) entries are delivered to a worker and not yet acknowledged
     article_requests = [u for u in requested(log) if "/n1/" in u]
-    assert expected <= len(article_requests) <= expected + 6
+    assert expected <= len(article_requests) <= expected + 16
 
     # Run it again with one worker: nothing new is fetched, only the discovery pages.
     log2 = tmp_path / "again.jsonl"
@@ -133,11 +134,12 @@ def test_two_workers_one_killed_everything_stored_once(tmp_path, pg, redis_url):
 def test_an_article_link_is_claimed_only_as_it_is_queued(redis_url):
     """A worker killed after finding links but before queueing them must leave them unclaimed, so the worker that
     re-fetches the list page queues them (claiming first lost two articles of 40 in one CI run). The scheduler
-    claims and queues in one Redis script; a second find of the link is refused; the queued request carries no
-    claim, so its retry is queued again."""
+    claims and adds the stream entry in one transaction; a second find of the link is refused (its entry
+    removed); the delivered request carries no claim, so its retry takes its entry's place without claiming."""
     from scrapy import Request, Spider
+    from scrapy.utils.test import get_crawler
 
-    from crawler.run.distributed import DistributedScheduler, Keys, LeasedQueue
+    from crawler.run.distributed import GROUP, DistributedScheduler, Keys, StreamQueue, create_stream
 
     class ClaimSpider(Spider):
         name = "claims"
@@ -145,29 +147,32 @@ def test_an_article_link_is_claimed_only_as_it_is_queued(redis_url):
         def parse(self, response):
             pass
 
-    class Stats:
-        def inc_value(self, *args, **kwargs):
-            pass
-
     server = redis.Redis.from_url(redis_url)
     keys = Keys(f"hiwatch-test-{uuid.uuid4().hex[:8]}")
+    crawler = get_crawler(ClaimSpider)
     spider = ClaimSpider()
-    scheduler = object.__new__(DistributedScheduler)  # the parts enqueue_request uses, on the real Redis
-    scheduler.keys, scheduler.spider, scheduler.stats, scheduler.df = keys, spider, Stats(), None
-    scheduler.queue = LeasedQueue(server, spider, keys.queue("claims"), inflight_key=keys.inflight("claims", "w1"))
+    scheduler = DistributedScheduler(crawler, server, keys, "w1")  # the parts enqueue/next_request use
+    scheduler.spider = spider
+    scheduler.queue = StreamQueue(server, keys.stream("claims"), "w1")
+    create_stream(server, scheduler.queue.key)
     url = "http://health.people.com.cn/n1/2025/0901/c14739-41000001.html"
     try:
         article = {"hiwatch_kind": "article", "article_url": url, "pages": []}
         found = Request(url, callback=spider.parse, dont_filter=True, meta=dict(article))
         assert not server.sismember(keys.article_claims("claims"), url)  # found, not yet queued: nobody's
         assert scheduler.enqueue_request(found)
-        assert server.sismember(keys.article_claims("claims"), url) and len(scheduler.queue) == 1
+        assert server.sismember(keys.article_claims("claims"), url) and server.xlen(scheduler.queue.key) == 1
         found_again = Request(url, callback=spider.parse, dont_filter=True, meta=dict(article))
-        assert not scheduler.enqueue_request(found_again) and len(scheduler.queue) == 1
-        leased = scheduler.queue.pop()
+        assert not scheduler.enqueue_request(found_again) and server.xlen(scheduler.queue.key) == 1
+        leased = scheduler.next_request()
         assert leased.url == url and leased.meta["hiwatch_claimed"]
-        assert scheduler.enqueue_request(leased.replace(dont_filter=True))  # a retry goes back on the queue
-        assert len(scheduler.queue) == 1
+        assert server.xpending(scheduler.queue.key, GROUP)["pending"] == 1  # delivered, not acknowledged
+        assert scheduler.enqueue_request(leased.replace(dont_filter=True))  # a retry takes its entry's place
+        assert server.xpending(scheduler.queue.key, GROUP)["pending"] == 0 and server.xlen(scheduler.queue.key) == 2
+        retried = scheduler.next_request()
+        assert retried.url == url and scheduler.next_request() is None
+        scheduler.ack(retried.meta["hiwatch_entry"])
+        assert server.xpending(scheduler.queue.key, GROUP)["pending"] == 0
     finally:
         for key in server.scan_iter(keys.prefix + ":*"):
             server.delete(key)
@@ -188,9 +193,9 @@ def test_a_list_page_is_acked_only_once_its_requests_are_queued():
     acks: list[str] = []
     spider = SimpleNamespace(lease_ack=acks.append, lease_queued=weakref.WeakSet())
     middleware = LeaseAckMiddleware(SimpleNamespace(spider=spider))
-    list_page = Request("http://health.people.com.cn/GB/408564/index.html", meta={"hiwatch_lease": "list"})
+    list_page = Request("http://health.people.com.cn/GB/408564/index.html", meta={"hiwatch_entry": "list"})
     found = [Request(f"http://health.people.com.cn/n1/2025/0901/c14739-4100000{i}.html") for i in range(3)]
-    article = Request(found[0].url, meta={"hiwatch_lease": "article"})
+    article = Request(found[0].url, meta={"hiwatch_entry": "article"})
 
     async def scenario():
         response = HtmlResponse(list_page.url, body=b"<html></html>", request=list_page)
