@@ -19,7 +19,7 @@ from replaykit import REPO, SOURCES, build_replay, requested
 REDIS_URL = os.environ.get("HIWATCH_TEST_REDIS", "redis://127.0.0.1:6379/15")
 # Coordinator and workers run with deprecation warnings as errors: current Scrapy APIs only.
 ENV = {**os.environ, "HIWATCH_STRICT_WARNINGS": "1"}
-FAST = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY_JITTER=0", "--set", "HIWATCH_CLAIM_IDLE=5"]
+FAST = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY_JITTER=0", "--set", "HIWATCH_CLAIM_IDLE=15"]
 
 
 @pytest.fixture
@@ -238,3 +238,163 @@ def test_the_host_delay_holds_across_workers(tmp_path, pg, redis_url):
     assert len(times) >= 14 and min(gaps) >= 0.25, gaps
     assert _count(database) == 12
     redis.Redis.from_url(redis_url).delete(f"{namespace}:current-run")
+
+
+class CuttableProxy:
+    """A TCP proxy on 127.0.0.1 between the workers and PostgreSQL; `cut(seconds)` is a database outage for them
+    (open connections dropped, new ones closed at once) without touching the shared server."""
+
+    def __init__(self, host: str, port: int):
+        import socket
+        import threading
+
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.down_until = 0.0
+        self.sockets: list = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if time.monotonic() < self.down_until:
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def cut(self, seconds: float) -> None:
+        import socket
+
+        self.down_until = time.monotonic() + seconds
+        with self.lock:
+            for s in self.sockets:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+            self.sockets = []
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut(0)
+
+
+def test_a_database_outage_ends_the_run_partial_not_hanging(tmp_path, pg, redis_url):
+    """Workers reach PostgreSQL through a proxy cut for 3 s mid-run: callbacks and stores that failed release their
+    stream entries (a callback is retried, then recorded), so the run ends within seconds, `partial`, with the
+    failures in the ledger; the next run stores what is missing."""
+    from sqlalchemy.engine import make_url
+
+    from crawler.db.models import FetchFailure
+
+    db_url, database = pg
+    url = make_url(db_url)
+    proxy = CuttableProxy(url.host or "127.0.0.1", url.port or 5432)
+    worker_db = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    root = tmp_path / "replay"
+    root.mkdir()
+    expected = 100  # ten list pages (max_pages) of ten articles
+    build_replay(root, _pages(expected))
+    sources = _sources(tmp_path, 0.02)
+    namespace = f"hiwatch-test-{uuid.uuid4().hex[:8]}"
+    coordinator = _coordinator(db_url, root, sources, redis_url, namespace, tmp_path / "requests.jsonl")
+    workers = [_worker(redis_url, namespace, worker_db) for _ in range(2)]
+    try:
+        deadline = time.time() + 120
+        while _count(database) < 20:
+            assert time.time() < deadline, "the workers stored nothing"
+            assert coordinator.poll() is None, coordinator.communicate()
+            time.sleep(0.05)
+        proxy.cut(3.0)
+        cut_at = time.time()
+        out, err = coordinator.communicate(timeout=120)
+        ended_after = time.time() - cut_at
+        for process in workers:
+            process.communicate(timeout=60)
+    finally:
+        for process in (coordinator, *workers):
+            if process.poll() is None:
+                process.kill()
+        proxy.close()
+    assert coordinator.returncode == 0, out + err
+    assert ended_after < 60, f"the run ended {ended_after:.0f} s after the outage"
+    with database.session() as session:
+        run = session.scalars(select(Run)).one()
+        failures = session.scalars(select(FetchFailure)).all()
+        assert run.status == "partial" and run.finished_at is not None, (run.status, out, err)
+        assert failures and all(f.kind == "error" for f in failures)
+        assert any("database error" in f.reason or "callback failed" in f.reason for f in failures)
+    stored_first = _count(database)
+    assert stored_first < expected
+
+    # the next run (database up) stores what is missing
+    coordinator = _coordinator(db_url, root, sources, redis_url, namespace, tmp_path / "again.jsonl")
+    worker = _worker(redis_url, namespace, db_url)
+    out, err = coordinator.communicate(timeout=180)
+    worker.communicate(timeout=60)
+    assert coordinator.returncode == 0, out + err
+    assert _count(database) == expected
+    redis.Redis.from_url(redis_url).delete(f"{namespace}:current-run")
+
+
+def test_sigterm_stops_the_coordinator_as_ctrl_c_does(tmp_path, pg, redis_url):
+    """SIGTERM (systemd, Kubernetes): the run ends `interrupted`, exit 1, the summary is printed and the run's
+    Redis keys (streams, seeds) are removed."""
+    db_url, database = pg
+    root = tmp_path / "replay"
+    root.mkdir()
+    build_replay(root, _pages(10))
+    namespace = f"hiwatch-test-{uuid.uuid4().hex[:8]}"
+    server = redis.Redis.from_url(redis_url)
+    coordinator = _coordinator(db_url, root, _sources(tmp_path, 0.1), redis_url, namespace, tmp_path / "r.jsonl")
+    try:
+        deadline = time.time() + 60
+        while not server.get(f"{namespace}:current-run"):  # seeded and waiting for workers (there are none)
+            assert time.time() < deadline and coordinator.poll() is None, coordinator.communicate()
+            time.sleep(0.05)
+        assert list(server.scan_iter(f"{namespace}:*:requests"))
+        coordinator.send_signal(signal.SIGTERM)
+        out, err = coordinator.communicate(timeout=30)
+    finally:
+        if coordinator.poll() is None:
+            coordinator.kill()
+    assert coordinator.returncode == 1, out + err
+    assert "interrupted" in out, out
+    with database.session() as session:
+        run = session.scalars(select(Run)).one()
+        assert run.status == "interrupted" and run.finished_at is not None
+    import json
+
+    assert json.loads(server.get(f"{namespace}:current-run"))["state"] == "done"
+    assert [k for k in server.scan_iter(f"{namespace}:*") if k != f"{namespace}:current-run".encode()] == []
+    server.delete(f"{namespace}:current-run")

@@ -146,13 +146,14 @@ class StreamQueue:
         pipe = self.server.pipeline(transaction=True)
         for key, member in sets:
             pipe.sadd(key, member)
-        pipe.xadd(self.key, fields)
+        pipe.xadd(self.key, fields, nomkstream=True)  # a run ended early stays ended
         if replaces:
             pipe.xack(self.key, GROUP, replaces)
         results = pipe.execute()
         if all(results[:len(sets)]):
             return True
-        self.server.xdel(self.key, results[len(sets)])
+        if results[len(sets)]:
+            self.server.xdel(self.key, results[len(sets)])
         return False
 
     def read(self) -> tuple[str, dict] | None:
@@ -209,17 +210,24 @@ def create_stream(server: redis.Redis, key: str) -> None:
 
 
 def stream_drained(server: redis.Redis, key: str) -> bool:
-    """Every entry of the stream delivered and acknowledged (deleted duplicates do not count)."""
+    """Every entry of the stream delivered and acknowledged (deleted duplicates do not count). The group's state
+    and the last entry are read in one MULTI/EXEC: read apart, an entry delivered in between would be missed."""
+    pipe = server.pipeline(transaction=True)
+    pipe.exists(key)
+    pipe.xrevrange(key, count=1)
+    pipe.xpending(key, GROUP)
+    pipe.xinfo_groups(key)
     try:
-        groups = server.xinfo_groups(key)
-    except redis.ResponseError:  # no such stream
+        exists, last, pending, groups = pipe.execute()
+    except redis.ResponseError:  # no such stream or group
+        return True
+    if not exists:
         return True
     group = next((g for g in groups if _text(g["name"]) == GROUP), None)
     if group is None:
         return True
-    if group["pending"]:
+    if pending["pending"]:
         return False
-    last = server.xrevrange(key, count=1)
     if not last:
         return True
     return _id_tuple(_text(last[0][0])) <= _id_tuple(_text(group["last-delivered-id"]))
@@ -361,7 +369,7 @@ class DistributedScheduler(BaseScheduler):
         pipe = self.server.pipeline(transaction=True)
         for request in spider.discovery_requests(spider.source.discovery[index]):
             pipe.xadd(self.queue.key, {"r": pickle.dumps(request.to_dict(spider=spider),
-                                                         protocol=pickle.HIGHEST_PROTOCOL)})
+                                                         protocol=pickle.HIGHEST_PROTOCOL)}, nomkstream=True)
         pipe.xack(self.queue.key, GROUP, entry_id)
         pipe.execute()
 
