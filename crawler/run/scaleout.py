@@ -90,7 +90,6 @@ def run_coordinator(database: Database, sources: SourcesFile, window: Window, re
             deadline = time.monotonic() + 30
             while open_workers(server, keys) and time.monotonic() < deadline:
                 time.sleep(poll)  # let the workers write their last counts
-            log.info("run %d: workers closed %.2f s after the streams were drained", run_id, time.monotonic() - ended)
             if replay:
                 replay.stop()
             clear_run(server, keys)
@@ -102,6 +101,8 @@ def run_coordinator(database: Database, sources: SourcesFile, window: Window, re
         silent = [s.name for s in selected if s.expect_articles and per_source.get(s.name, {}).get("links_found", 0) == 0]
         status = status or run_status(per_source, interrupted=False)
         finish_run(database, run_id, status, message)
+        log.warning("run %d: %s, closed %.2f s after the streams were drained", run_id, status,
+                    time.monotonic() - ended)
         return CrawlResult(run_id, status, per_source, failures, silent)
 
 
@@ -114,7 +115,7 @@ def wait_for_run(redis_url: str, namespace: str, wait_seconds: float) -> RunInfo
             return info
         if time.monotonic() >= deadline:
             return None
-        time.sleep(1.0)
+        time.sleep(0.25)
 
 
 def run_worker(info: RunInfo, redis_url: str, namespace: str, database_url: str | None = None,
