@@ -58,11 +58,11 @@ def _coordinator(db_url, root, sources, redis_url, namespace, log):
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
 
 
-def _worker(redis_url, namespace, db_url):
+def _worker(redis_url, namespace, db_url, stderr=subprocess.PIPE, verbose: bool = False):
     return subprocess.Popen(
         [sys.executable, "-m", "crawler.cli", "worker", "--once", "--wait", "60", "--redis", redis_url,
-         "--redis-namespace", namespace, "--db", db_url],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+         "--redis-namespace", namespace, "--db", db_url, *(["-v"] if verbose else [])],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True, env=ENV)
 
 
 def _sources(tmp_path, delay: float):
@@ -328,7 +328,8 @@ def test_a_database_outage_ends_the_run_partial_not_hanging(tmp_path, pg, redis_
     sources = _sources(tmp_path, 0.02)
     namespace = f"hiwatch-test-{uuid.uuid4().hex[:8]}"
     coordinator = _coordinator(db_url, root, sources, redis_url, namespace, tmp_path / "requests.jsonl")
-    workers = [_worker(redis_url, namespace, worker_db) for _ in range(2)]
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]
+    workers = [_worker(redis_url, namespace, worker_db, stderr=log.open("w"), verbose=True) for log in logs]
     try:
         deadline = time.time() + 120
         while _count(database) < 20:
@@ -337,7 +338,11 @@ def test_a_database_outage_ends_the_run_partial_not_hanging(tmp_path, pg, redis_
             time.sleep(0.05)
         proxy.cut(3.0)
         cut_at = time.time()
-        out, err = coordinator.communicate(timeout=120)
+        try:
+            out, err = coordinator.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the run did not end after the outage; workers' logs:\n"
+                        + "\n".join(log.read_text()[-5000:] for log in logs))
         ended_after = time.time() - cut_at
         for process in workers:
             process.communicate(timeout=60)
@@ -359,10 +364,16 @@ def test_a_database_outage_ends_the_run_partial_not_hanging(tmp_path, pg, redis_
 
     # the next run (database up) stores what is missing
     coordinator = _coordinator(db_url, root, sources, redis_url, namespace, tmp_path / "again.jsonl")
-    worker = _worker(redis_url, namespace, db_url)
-    out, err = coordinator.communicate(timeout=180)
-    worker.communicate(timeout=60)
-    assert coordinator.returncode == 0, out + err
+    log = tmp_path / "again-worker.log"
+    worker = _worker(redis_url, namespace, db_url, stderr=log.open("w"), verbose=True)
+    try:
+        out, err = coordinator.communicate(timeout=180)
+        worker.communicate(timeout=60)
+    finally:
+        for process in (coordinator, worker):
+            if process.poll() is None:
+                process.kill()
+    assert coordinator.returncode == 0, out + err + log.read_text()[-5000:]
     assert _count(database) == expected
     redis.Redis.from_url(redis_url).delete(f"{namespace}:current-run")
 
