@@ -4,24 +4,25 @@
                                           [--redis redis://127.0.0.1:6379/14]
 
 The workers start first and wait for the run (`--head-start`, as `hiwatch worker` does in production); the
-clock starts with the coordinator. Each worker process (and its extraction process) is confined to its own core
-with os.sched_setaffinity, as if each were a machine of its own; PostgreSQL, Redis and the coordinator (which also serves the replay on
-127.0.0.1) are shared and not confined. Each run gets a fresh PostgreSQL database and its own Redis namespace;
-the coordinator (`hiwatch crawl --distributed`) and the workers (`hiwatch worker --once`) are separate
-processes. Politeness is off (the replay server is local). The configurations alternate (1, 2, 1, 2, …) so a
-change in the machine's load hits both; medians are printed, with the workers' CPU time (user + system, their
-extraction processes included) per article, which a loaded machine disturbs far less than wall-clock time, and
-the end of the run: the coordinator's own wait (from the streams drained to the run closed, `close s`) and the
-time from the last article stored to the coordinator's exit (`exit s`: printing the summary and the Python
-interpreter's exit included). Pages per second are given over the
-whole run (start of the coordinator to its exit: process start-up included) and over the crawl itself (first to
-last article stored).
+clock starts with the coordinator. Each worker process (and its extraction process) is confined to its own
+core with os.sched_setaffinity, as if each were a machine of its own; PostgreSQL, Redis and the coordinator
+(which also serves the replay on 127.0.0.1) are shared and not confined. Each run gets a fresh PostgreSQL
+database and its own Redis namespace; the coordinator (`hiwatch crawl --distributed`) and the workers
+(`hiwatch worker --once`) are separate processes. Politeness is off (the replay server is local). The
+configurations alternate (1, 2, 1, 2, …) so a change in the machine's load hits both; medians are printed, with
+the workers' CPU time per article (user + system, their extraction processes included, their start-up before
+the run not), which a loaded machine disturbs far less than wall-clock time, and the end of the run: the
+coordinator's own wait (from the streams drained to the run closed, `close s`) and the time from the last
+article stored to the coordinator's exit (`exit s`: printing the summary and the interpreter's exit included).
+Pages per second are given over the whole run (start of the coordinator to its exit) and over the crawl itself
+(first to last article stored).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,6 +60,12 @@ def fresh_database() -> tuple[str, callable]:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, drop
 
 
+def _cpu_so_far(pid: int) -> float:
+    """CPU seconds (user + system) of a running process and of the children it has reaped, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def _pinned(core: int):
     return lambda: os.sched_setaffinity(0, {core})
 
@@ -76,6 +83,8 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
                               preexec_fn=_pinned(cores[i % len(cores)]))
              for i in range(workers)]
     time.sleep(head_start)  # as in production (`hiwatch worker`), the workers are started and waiting for a run
+    cpu_before_run = sum(_cpu_so_far(proc.pid) for proc in procs)  # their start-up (imports) is not the run's
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     coordinator = subprocess.Popen(base + ["crawl", "--distributed", "--redis", redis_url, "--redis-namespace",
                                            namespace, "--replay", str(replay), "--since", since, "--until", until,
@@ -89,6 +98,10 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
         _, _, usage = os.wait4(proc.pid, 0)  # the worker and the extraction processes it reaped
         proc.returncode = 0
         cpu += usage.ru_utime + usage.ru_stime
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    coordinator_cpu = (children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime
+                       - cpu)  # the coordinator and the replay server it runs
+    cpu -= cpu_before_run
     database = connect(db_url)
     with database.session() as session:
         stored = session.scalar(select(func.count(Article.id)))
@@ -101,7 +114,7 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
     crawling = (last - first).total_seconds() if first and last else float("nan")
     return {"workers": workers, "stored": stored, "seconds": elapsed, "per_second": stored / elapsed,
             "crawling": crawling, "crawl_per_second": stored / crawling if crawling else float("nan"),
-            "cpu_per_article_ms": 1000 * cpu / max(stored, 1), "cpu": cpu,
+            "cpu_per_article_ms": 1000 * cpu / max(stored, 1), "cpu": cpu, "coordinator_cpu": coordinator_cpu,
             "end_wait": ended_wall - last.timestamp() if last else float("nan"),
             "closed": float(closed.group(1)) if closed else float("nan")}
 
@@ -128,7 +141,8 @@ def main() -> None:
                 results[n].append(r)
                 print(f"  {n} worker(s): {r['stored']} stored in {r['seconds']:.1f} s = {r['per_second']:.1f}/s "
                       f"(first to last article {r['crawling']:.1f} s = {r['crawl_per_second']:.1f}/s), "
-                      f"CPU {r['cpu_per_article_ms']:.1f} ms/article, run closed {r['closed']:.2f} s after the "
+                      f"workers' CPU {r['cpu_per_article_ms']:.1f} ms/article, coordinator + replay CPU "
+                      f"{r['coordinator_cpu']:.1f} s, run closed {r['closed']:.2f} s after the "
                       f"streams were drained, coordinator exited {r['end_wait']:.2f} s after the last article",
                       flush=True)
     load = os.getloadavg()
@@ -148,6 +162,9 @@ def main() -> None:
     for label, key in (("wall clock, start to exit", "per_second"), ("first to last article", "crawl_per_second")):
         ratios = ", ".join(f"{b[key] / a[key]:.2f}" for a, b in zip(results[1], results[2]))
         print(f"two workers / one worker, {label}: {median[2][key] / median[1][key]:.2f}× (per run: {ratios})")
+    cpu1, cpu2 = median[1]["cpu_per_article_ms"], median[2]["cpu_per_article_ms"]
+    print(f"CPU-bound bound with a core per worker: 2 × {cpu1:.1f} / {cpu2:.1f} = {2 * cpu1 / cpu2:.2f}× "
+          "(if the shared PostgreSQL, Redis and sites keep up)")
 
 
 if __name__ == "__main__":
