@@ -102,6 +102,9 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
     coordinator_cpu = (children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime
                        - cpu)  # the coordinator and the replay server it runs
     cpu -= cpu_before_run
+    import redis
+
+    redis.Redis.from_url(redis_url).delete(f"{namespace}:current-run")  # the coordinator removed the rest
     database = connect(db_url)
     with database.session() as session:
         stored = session.scalar(select(func.count(Article.id)))
