@@ -477,6 +477,27 @@ def test_last_crawl_status_is_shown_and_red_when_a_source_found_nothing(client, 
     assert 'class="status good"' in page and f"最近抓取 #{run.id}" in page
 
 
+def test_the_top_bar_names_list_pages_silent_in_their_last_runs(client, db, seeded):
+    """As `hiwatch status`: a discovery page with no article link in each of its site's last runs is named, red."""
+    from crawler.db.models import RunDiscovery
+
+    moved = "http://health.people.com.cn/GB/408568/index.html"
+    with db.session() as session:
+        for _ in range(3):
+            run = Run(kind="crawl", started_at=NOW, finished_at=NOW, status="ok", sources=["people"], args={})
+            session.add(run)
+            session.flush()
+            session.add(RunSource(run_id=run.id, source="people", links_found=40, fetched=3, stored=3))
+            session.add_all([RunDiscovery(run_id=run.id, source="people", url=moved, fetches=1, links_found=12),
+                             RunDiscovery(run_id=run.id, source="people", url="http://health.people.com.cn/",
+                                          fetches=1, links_found=60, links_matching=40, links_in_window=3)])
+    page = text_of(client.get(WEEK))
+    status = page.split('id="crawl-status"')[1].split("</section>")[0]
+    assert "1 个列表页近期没有文章链接" in status and moved in status and "人民网" in status
+    assert "http://health.people.com.cn/</a>" not in status
+    assert 'class="status bad"' in page.split('id="crawl-status"')[0][-80:] + status
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # security
 

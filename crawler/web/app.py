@@ -203,8 +203,10 @@ def crawl_status(app: Flask) -> dict:
             nothing = counts.get("links_found", 0) == 0 or name in data["silent_sources"]
             rows.append({"name": name, "label": labels.get(name, name), "links": counts.get("links_found", 0),
                          "stored": counts.get("stored", 0), "errors": counts.get("errors", 0) + counts.get("blocked", 0), "nothing": nothing})
+    pages = [{**page, "label": labels.get(page["source"], page["source"])} for page in data["silent_pages"]]
     return {"last": last, "sources": rows, "silent": data["silent_sources"], "last_success": data["last_success"],
-            "bad": bool(last) and (last["status"] == "failed" or any(r["nothing"] for r in rows)),
+            "silent_pages": pages,  # list pages with no article link in their site's last runs (hiwatch status)
+            "bad": bool(last) and (last["status"] == "failed" or any(r["nothing"] for r in rows) or bool(pages)),
             "failures": len(last["failures"]) if last else 0}
 
 
