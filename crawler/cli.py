@@ -560,7 +560,12 @@ def runs(last, as_json, failures_shown, db_url) -> None:
 def serve(host, port, token, db_url) -> None:
     """The analyst's review page: pick, order and publish the week's issue in a browser."""
     from crawler.web import serve as run_server
+    from crawler.web.security import usable_token
 
+    try:  # the arguments first: a blank token is a wrong argument (2) whatever the database
+        usable_token(token)
+    except ValueError as exc:
+        _fail(str(exc), EXIT_CONFIG)
     _database(db_url).dispose()  # a mistyped --db is an error here, not a new empty database
     run_server(host=host, port=port, token=token, database_url=db_url)
 

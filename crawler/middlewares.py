@@ -12,6 +12,7 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Request
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.db.store import discovery_validators, known_urls, save_discovery
 from crawler.extensions import article_extracted, count, run_ledger, url_failed
@@ -110,7 +111,11 @@ class ConditionalDiscoveryMiddleware:
     def process_request(self, request):
         if not self._active(request):
             return None
-        known = discovery_validators(run_ledger(self.crawler).database, canonical(request.url))
+        try:
+            known = discovery_validators(run_ledger(self.crawler).database, canonical(request.url))
+        except SQLAlchemyError as exc:  # the validators only save a fetch: without them the page comes whole
+            log.warning("%s: fetched without its validators (database: %s)", request.url, type(exc).__name__)
+            return None
         if known is not None and (known.etag or known.last_modified):
             if known.etag:
                 request.headers["If-None-Match"] = known.etag
@@ -124,18 +129,32 @@ class ConditionalDiscoveryMiddleware:
             return response
         database = run_ledger(self.crawler).database
         if response.status == 304:
-            known = discovery_validators(database, canonical(response.url))
+            try:
+                known = discovery_validators(database, canonical(response.url))
+            except SQLAlchemyError as exc:  # the links it held cannot be read now: fetch the page whole
+                log.warning("%s: not modified, but its links cannot be read (database: %s); fetching it again",
+                            response.url, type(exc).__name__)
+                return self._whole(request)
             request.meta["hiwatch_links"] = list(known.links) if known else []
             return response
         etag, modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
         if 200 <= response.status < 300 and (etag or modified):
             content_type = response.headers.get("Content-Type", b"").decode("latin-1")
             links = links_in(decode(response.body, content_type)[0], response.url)
-            save_discovery(database, canonical(response.url), self.crawler.spider.source.name,
-                           etag.decode("latin-1") if etag else None, modified.decode("latin-1") if modified else None,
-                           links)
             request.meta["hiwatch_links"] = links
+            try:
+                save_discovery(database, canonical(response.url), self.crawler.spider.source.name,
+                               etag.decode("latin-1") if etag else None,
+                               modified.decode("latin-1") if modified else None, links)
+            except SQLAlchemyError as exc:  # the page is read all the same; the next run fetches it whole
+                log.warning("%s: validators not remembered (database: %s)", response.url, type(exc).__name__)
         return response
+
+    @staticmethod
+    def _whole(request):
+        """The same list page asked for again, unconditionally."""
+        headers = {k: v for k, v in request.headers.items() if k not in (b"If-None-Match", b"If-Modified-Since")}
+        return request.replace(headers=headers, dont_filter=True, meta={**request.meta, "hiwatch_conditional": False})
 
 
 class KnownArticlesMiddleware:
@@ -159,7 +178,12 @@ class KnownArticlesMiddleware:
     def _unknown(self, requests: list[Request]) -> list[Request]:
         if not requests or getattr(self.crawler.spider, "refresh", False):
             return requests
-        stored = known_urls(run_ledger(self.crawler).database, [r.meta["article_url"] for r in requests])
+        try:
+            stored = known_urls(run_ledger(self.crawler).database, [r.meta["article_url"] for r in requests])
+        except SQLAlchemyError as exc:  # better fetched twice (the store keeps one row per URL) than never
+            log.warning("%d article links requested without checking which are stored (database: %s)",
+                        len(requests), type(exc).__name__)
+            return requests
         if stored:
             count(self.crawler, "skipped_seen", len(stored))
         return [r for r in requests if r.meta["article_url"] not in stored]

@@ -103,3 +103,50 @@ print(ReplayDownloadHandler(crawler).inner._pool.maxPersistentPerHost)
                           cwd=Path(__file__).resolve().parent.parent)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] == "16"
+
+
+# ---- a database that blinks: the list page and its links are never lost for it -------------------------------
+
+def _away(*_args, **_kwargs):
+    from sqlalchemy.exc import OperationalError
+
+    raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+
+class _Ledger:
+    database = object()
+
+
+def _db_middlewares(monkeypatch):
+    import crawler.middlewares as M
+
+    crawler = get_crawler(settings_dict={})
+    crawler.spider = type("S", (), {"refresh": False, "source": type("Src", (), {"name": "people"})()})()
+    monkeypatch.setattr(M, "run_ledger", lambda _crawler: _Ledger())
+    for name in ("discovery_validators", "save_discovery", "known_urls"):
+        monkeypatch.setattr(M, name, _away)
+    return M, crawler
+
+
+def test_list_pages_are_fetched_whole_when_the_database_is_away(monkeypatch):
+    M, crawler = _db_middlewares(monkeypatch)
+    middleware = M.ConditionalDiscoveryMiddleware.from_crawler(crawler)
+    request = Request("http://health.people.com.cn/GB/408568/index.html", meta={"hiwatch_conditional": True})
+    assert middleware.process_request(request) is None and b"If-None-Match" not in request.headers
+    page = HtmlResponse(request.url, body=b'<a href="/n1/2025/0902/c1-1.html">x</a>', request=request,
+                        headers={"ETag": '"v1"', "Content-Type": "text/html; charset=utf-8"})
+    assert middleware.process_response(request, page) is page  # read, though its validators are not remembered
+    assert request.meta["hiwatch_links"] == ["http://health.people.com.cn/n1/2025/0902/c1-1.html"]
+    request.headers["If-None-Match"] = '"v1"'
+    again = middleware.process_response(request, HtmlResponse(request.url, status=304, body=b"", request=request))
+    assert isinstance(again, Request) and b"If-None-Match" not in again.headers  # asked for whole instead
+    assert again.meta["hiwatch_conditional"] is False and again.dont_filter
+
+
+def test_article_links_are_requested_when_stored_ones_cannot_be_checked(monkeypatch):
+    M, crawler = _db_middlewares(monkeypatch)
+    middleware = M.KnownArticlesMiddleware.from_crawler(crawler)
+    links = [Request(f"http://health.people.com.cn/n1/2025/0902/c1-{n}.html",
+                     meta={"hiwatch_kind": "article", "article_url": f"http://health.people.com.cn/n1/2025/0902/c1-{n}.html"})
+             for n in range(3)]
+    assert list(middleware.process_spider_output(None, iter(links))) == links
