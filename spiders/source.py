@@ -103,8 +103,10 @@ class SourceSpider(scrapy.Spider):
         fresh, requests = self._follow_articles(links, response.url, list_key=response.meta["first_url"], report=True)
         yield from requests
         if page == 1 and not any(matches(url, self.patterns) for url in links):  # say why the source is silent
-            fail(self.crawler, response.url, "empty", "no article link on the list page (rendered in a browser)"
-                 if self.source.js else scripted_list_reason(response.body), response.status)
+            reason = ("no article link on the list page (rendered in a browser)" if self.source.js
+                      else scripted_list_reason(response.body))
+            if reason:  # a plain page without article links is left to the discovery ledger, not a failed URL
+                fail(self.crawler, response.url, "empty", reason, response.status)
         paginate = None if self.check else getattr(entry, "paginate", None)
         if paginate and page < paginate.max_pages and fresh:
             number = paginate.first + page - 1
