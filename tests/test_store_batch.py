@@ -118,3 +118,43 @@ def test_a_failing_batch_writes_nothing(db_url):
             assert session.scalar(select(MinhashBand.id).limit(1)) is None
     finally:
         database.dispose()
+
+
+def test_two_concurrent_writers_make_one_cluster(pg_url):
+    """Two reprints with the same text stored at the same moment by two writers (two workers' transactions) form
+    one cluster: the second writer's clustering waits for the first one's commit (an advisory lock) and sees it."""
+    import threading
+
+    from sqlalchemy import text
+
+    from crawler.db.models import Base
+
+    database = connect(pg_url)
+    with database.engine.begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                          + " RESTART IDENTITY CASCADE"))
+    first, second = _jobs(7, 2)
+    second.extracted = Extracted(**{**first.extracted.__dict__, "url": second.url})
+    second.prepared = first.prepared  # the same text: the same content hash and signature
+    clustered, release = threading.Event(), threading.Event()
+    hook = enrich()
+
+    def slow_after_save(session, article, prepared):
+        hook(session, article, prepared)  # clustered inside the transaction, not yet committed
+        clustered.set()
+        release.wait(10)
+
+    writer_a = threading.Thread(target=store, args=(database, first.url, first.extracted, "people", first.pages),
+                                kwargs={"after_save": slow_after_save, "prepared": first.prepared})
+    writer_a.start()
+    assert clustered.wait(10)
+    writer_b = threading.Thread(target=store_many, args=(database, [second]))
+    writer_b.start()
+    writer_b.join(1.0)  # without the lock it is done by now, having missed the uncommitted reprint
+    release.set()
+    writer_a.join(10)
+    writer_b.join(10)
+    with database.session() as session:
+        clusters = dict(session.execute(select(Article.url, Article.cluster_id)).all())
+    database.dispose()
+    assert len(clusters) == 2 and clusters[first.url] == clusters[second.url]

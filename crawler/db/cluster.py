@@ -8,15 +8,18 @@ bytes on every run and machine; migration 0004 recomputed the signatures of vers
 reprints measure 0.73 to 1.0 — and 0.04 at 0.2, the overlap of same-topic news),
 checks them exactly, and gives the whole cluster the id of its earliest article. The cost per article is a
 few indexed lookups, not a scan of the week, and it holds across distributed workers (the bands are in the
-database).
+database). Concurrent writers (two workers, two processes) cluster one after the other: on PostgreSQL a
+transaction-scoped advisory lock is taken before the candidates are read, so the second writer sees what the first
+committed (two reprints stored 59 ms apart by two workers once became two clusters); SQLite has one writer.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+import zlib
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from crawler.db.models import Article, MinhashBand
@@ -30,6 +33,15 @@ MIN_SHARED_BANDS = 2  # a candidate shares at least this many bands: P = 0.97 at
 #                       0.04 at 0.2 (a week of same-topic news), ~0 at 0.02
 THRESHOLD = 0.5  # estimated Jaccard similarity at or above which two articles are the same story
 NEARBY = timedelta(days=7)
+CLUSTER_LOCK = zlib.crc32(b"hiwatch:clusters") & 0x7FFFFFFF  # the advisory lock key of clustering (PostgreSQL)
+
+
+def lock_clusters(conn: Connection) -> None:
+    """Hold the clustering lock until this transaction ends (PostgreSQL; SQLite's writers are already serial).
+    Taken before the candidates are read: READ COMMITTED gives each later statement a snapshot that includes
+    everything the previous holder committed."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CLUSTER_LOCK})
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -58,6 +70,7 @@ def assign_cluster(session: Session, article: Article, threshold: float = THRESH
     """
     if article.id is None:
         session.flush()
+    lock_clusters(session.connection())
     article.content_hash = text_hash or content_hash(article.title, article.body)  # given: computed elsewhere
     article.minhash = minhash or signature(article.title, article.body)
     keys = band_keys(article.minhash)
@@ -130,6 +143,7 @@ def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = 
     """
     if not newcomers:
         return {}
+    lock_clusters(conn)
     A, bands = Article.__table__, MinhashBand.__table__
     batch_ids = {n.id for n in newcomers}
     keys_list = {n.id: band_keys(n.minhash) for n in newcomers}
