@@ -81,3 +81,26 @@ def test_the_tautology_check_finds_tautologies():
                                                                        "assert False or x", "assert len(x) >= 1"])
     tree = ast.parse("try:\n    assert f()\nexcept AssertionError:\n    pass\n").body[0]
     assert _swallows_failures(tree.handlers[0], tree.body)
+
+
+def test_strict_warnings_fail_our_deprecations_not_a_librarys():
+    """HIWATCH_STRICT_WARNINGS (set by the tests' crawls) turns a DeprecationWarning raised at a line of ours into an
+    error, never one a library raises about another library's call (w3lib 2.6 about Scrapy's, once: every request
+    of a test crawl failed)."""
+    import subprocess
+    import sys
+
+    code = """
+import os, sys, warnings
+os.environ["HIWATCH_STRICT_WARNINGS"] = "1"
+from crawler.cli import main
+main.callback()
+warnings.warn_explicit("a library's", DeprecationWarning, "encoding.py", 1, module="scrapy.http.response.text")
+try:
+    warnings.warn_explicit("ours", DeprecationWarning, "core.py", 1, module="crawler.extract.core")
+except DeprecationWarning:
+    sys.exit(0)
+sys.exit(3)
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
