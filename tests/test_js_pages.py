@@ -165,3 +165,19 @@ def test_chromium_is_debians() -> None:
     from crawler import settings
 
     assert settings.PLAYWRIGHT_LAUNCH_OPTIONS["executable_path"] == "/usr/bin/chromium"
+
+
+def test_without_a_browser_js_sources_are_skipped_with_a_reason(tmp_path: Path) -> None:
+    """A machine without Chromium (a user's laptop running `./run.sh demo`): the js: true source is left out with a
+    reason, the other sites are crawled and the run is not failed for it."""
+    options = {"executable_path": str(tmp_path / "no-chromium-here"), "headless": True}
+    db = tmp_path / "nobrowser.sqlite3"
+    process = run_cli("crawl", "--replay", str(REPO / "fixtures" / "replay" / "nhc"), "--replay",
+                      str(REPO / "fixtures" / "replay" / "natcm"), "--week", WEEK, "--db", f"sqlite:///{db}",
+                      "--site", "nhc", "--site", "natcm", "--set", "PLAYWRIGHT_LAUNCH_OPTIONS=" + json.dumps(options))
+    assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]
+    assert "nhc need a browser (js: true)" in process.stderr and "apt-get install chromium" in process.stderr
+    with sqlite3.connect(db) as conn:
+        sites = {row[0] for row in conn.execute("SELECT site FROM articles")}
+        failures = conn.execute("SELECT count(*) FROM fetch_failures").fetchone()[0]
+    assert sites == {"natcm"} and failures == 0

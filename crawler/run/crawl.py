@@ -100,6 +100,12 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
         warm_up(settings.getint("HIWATCH_EXTRACT_WORKERS") or None)  # the workers start while Scrapy does
         process = CrawlerProcess(settings)
         attach_file_log()  # after Scrapy configured logging: warnings and errors also go to var/log/hiwatch.log
+        browser = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("executable_path")
+        if browser and not Path(browser).exists() and any(source.js for source in selected):
+            skipped = [source.name for source in selected if source.js]
+            log.warning("%s need a browser (js: true) and there is none at %s (apt-get install chromium): "
+                        "not crawled this run", ", ".join(skipped), browser)
+            selected = [source for source in selected if not source.js]
         for source in selected:
             process.crawl(spider_for(source), window=window, refresh=refresh)
         crawlers = list(process.crawlers)
