@@ -28,7 +28,9 @@ case "${1:-}" in
     ;;
   test)
     setup
-    exec .venv/bin/python -m pytest -q "${@:2}" ;;
+    # One pytest worker per core (pytest-xdist); a module's tests stay on one worker, so its module-scoped fixtures
+    # (a throwaway PostgreSQL, a browser, an evaluation run) start once. `./run.sh test -n 0` runs in one process.
+    exec .venv/bin/python -m pytest -q -n auto --dist loadscope "${@:2}" ;;
   *)
     echo "usage: ./run.sh demo|test|setup [args…]" >&2; exit 2 ;;
 esac
