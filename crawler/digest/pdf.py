@@ -1,4 +1,5 @@
-"""The issue as PDF: the DOCX converted by LibreOffice (headless), with 宋体/黑体 mapped to Noto CJK SC when absent."""
+"""The issue as PDF: the DOCX converted by LibreOffice (headless), with 宋体/黑体 mapped to Noto CJK SC when absent,
+and converted again with a page break before any keep-with-next chain LibreOffice left split (keep_chains_together)."""
 from __future__ import annotations
 
 import os
