@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -262,8 +261,7 @@ def test_a_keep_with_next_line_at_the_foot_of_a_page_goes_over_with_its_paragrap
     spacer = next(line for line in lines if line.text == "spacer")
     assert (keep.page, body.page) == (1, 1), f"keep line on page {keep.page + 1}, its paragraph on {body.page + 1}"
     assert spacer.page == 0  # page 1 ends no earlier than it must
-    assert docx.read_bytes() == written
-    assert "pageBreakBefore" not in zipfile.ZipFile(docx).read("word/document.xml").decode()
+    assert docx.read_bytes() == written  # the page break went into a copy only
 
 
 def test_keep_chains_follow_keep_with_next_from_the_paragraph_or_its_style():

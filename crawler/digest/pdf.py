@@ -161,7 +161,9 @@ def keep_chains_together(office: str, docx: Path, pdf: Path, passes: int = 5) ->
     keeps with does not fit at the foot of a page, LibreOffice moves it, and sometimes the last paragraphs of the
     chain, to the next page but leaves the chain's first paragraphs behind (an article's heading, 来源, 链接 … at the
     foot of one page, its first body lines on the next). It depends on what precedes the chain on the page, not on
-    the chain alone: tests/test_digest_pdf.py builds a plain DOCX that shows it.
+    the chain alone: tests/test_digest_pdf.py builds a plain DOCX that shows it (and so does that DOCX saved as ODT,
+    with Writer's own compatibility settings: the layout's bug, not the DOCX import's). No bug report was found to
+    cite; docs/digest.md has what was tried.
 
     Word moves such a chain whole to the next page, i.e. breaks the page before the chain's first paragraph; so does
     this: the paragraphs the PDF shows split get page-break-before in a copy of the DOCX (the DOCX handed out keeps
