@@ -19,11 +19,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from docx import Document
+from docx.enum.text import WD_LINE_SPACING
+from docx.shared import Pt
 
 from crawler.digest.build import write_outputs
 from crawler.digest.layout import Issue, IssueItem
 from crawler.digest.parse import parse_issue
-from crawler.digest.pdf import find_office
+from crawler.digest.pdf import docx_to_pdf, find_office, keep_chains
 from crawler.digest.render import safe_url
 from crawler.digest.settings import DigestSettings
 
@@ -222,3 +225,53 @@ def test_build_format_pdf_writes_the_pdf(seeds, db, db_url, tmp_path, office):
     written = sorted(p.name for p in (tmp_path / "out").iterdir())
     assert written == [f"周报-674-{issue.friday:%Y%m%d}.pdf"], written
     check_reads_as_published(issue, tmp_path / "out" / written[0])
+
+
+def _plain_docx(path: Path, spacer_after: int) -> None:
+    """No fonts to depend on: 23 one-line paragraphs 26 pt apart (exactly 20 pt + 6 pt after), one more with
+    `spacer_after` pt after it, then a keep-with-next line and a six-line paragraph. The keep line lands in the last
+    20 pt of page 1 (python-docx's Letter page, 1 inch margins), where the six-line paragraph cannot start."""
+    document = Document()
+    normal = document.styles["Normal"].paragraph_format
+    normal.line_spacing_rule, normal.line_spacing, normal.space_after = WD_LINE_SPACING.EXACTLY, Pt(20), Pt(6)
+    document.styles["Normal"].font.size = Pt(12)
+    for n in range(23):
+        document.add_paragraph(f"filler {n}")
+    document.add_paragraph("spacer").paragraph_format.space_after = Pt(spacer_after)
+    keep = document.add_paragraph("keep this line with the next paragraph").paragraph_format
+    keep.keep_with_next = keep.keep_together = True
+    document.add_paragraph(" ".join(["bodyword"] * 70)).paragraph_format.widow_control = True
+    for n in range(5):
+        document.add_paragraph(f"after {n}")
+    document.save(str(path))
+
+
+@pytest.mark.parametrize("spacer_after", [0, 6])
+def test_a_keep_with_next_line_at_the_foot_of_a_page_goes_over_with_its_paragraph(spacer_after, tmp_path, office):
+    """LibreOffice 7.4 left the keep-with-next line alone at the foot of page 1 and began the paragraph it keeps
+    with on page 2 (what split seed 004's first article head); the PDF must move the line over, as Word does,
+    while the DOCX itself is left as written (keep-with-next, no page break)."""
+    _need(shutil.which("pdftotext"), "pdftotext")  # the work-around reads the pages back with it
+    docx = tmp_path / "plain.docx"
+    _plain_docx(docx, spacer_after)
+    written = docx.read_bytes()
+    lines = read_pdf(docx_to_pdf(docx, _out(tmp_path, f"plain{spacer_after}")))[0]
+    keep = next(line for line in lines if line.text.startswith("keepthisline"))
+    body = next(line for line in lines if line.text.startswith("bodyword"))
+    spacer = next(line for line in lines if line.text == "spacer")
+    assert (keep.page, body.page) == (1, 1), f"keep line on page {keep.page + 1}, its paragraph on {body.page + 1}"
+    assert spacer.page == 0  # page 1 ends no earlier than it must
+    assert docx.read_bytes() == written  # the page break went into a copy only
+
+
+def test_keep_chains_follow_keep_with_next_from_the_paragraph_or_its_style():
+    """Heading 2 keeps with next by its style; the chain ends at the first paragraph without keep-with-next."""
+    document = Document()
+    document.add_paragraph("before")
+    document.add_heading("heading", level=2)
+    document.add_paragraph("field").paragraph_format.keep_with_next = True
+    document.add_paragraph("body")
+    no_keep = document.add_heading("heading without keep", level=2)
+    no_keep.paragraph_format.keep_with_next = False
+    document.add_paragraph("last")
+    assert [(c.first, c.last) for c in keep_chains(document)] == [(1, 3)]

@@ -2,7 +2,8 @@
 
 Pagination: an article's heading, 来源, 链接 with its URL, 主要内容 and the title and date lines under it are
 chained with keep-with-next into the first lines of the body (widow/orphan control keeps two), so that block never
-splits across pages; nothing forces a page break anywhere else.
+splits across pages; nothing forces a page break anywhere else. (LibreOffice 7.4 does not always honour such a
+chain; crawler.digest.pdf moves a chain it left split, for the PDF only.)
 """
 from __future__ import annotations
 
