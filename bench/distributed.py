@@ -66,6 +66,30 @@ def _cpu_so_far(pid: int) -> float:
     return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_of(names: tuple[str, ...]) -> float:
+    """CPU seconds used so far by every process named one of `names` (PostgreSQL's backends and the children its
+    postmaster reaped, redis-server), from /proc: the shared services' share of the run, as a difference."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            raw = stat.read_text()
+        except OSError:
+            continue
+        if raw[raw.index("(") + 1:raw.rindex(")")] in names:
+            total += sum(int(v) for v in raw.rsplit(")", 1)[1].split()[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _machine_busy() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, from /proc/stat (idle and iowait are not busy)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - fields[3] - fields[4]) / tick, sum(fields) / tick
+
+
+SERVICES = {"postgresql": ("postgres",), "redis": ("redis-server",)}
+
+
 def _pinned(core: int):
     return lambda: os.sched_setaffinity(0, {core})
 
@@ -85,6 +109,8 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
     time.sleep(head_start)  # as in production (`hiwatch worker`), the workers are started and waiting for a run
     cpu_before_run = sum(_cpu_so_far(proc.pid) for proc in procs)  # their start-up (imports) is not the run's
     children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    services_before = {name: _cpu_of(comm) for name, comm in SERVICES.items()}
+    busy_before = _machine_busy()
     started = time.monotonic()
     coordinator = subprocess.Popen(base + ["crawl", "--distributed", "--redis", redis_url, "--redis-namespace",
                                            namespace, "--replay", str(replay), "--since", since, "--until", until,
@@ -93,6 +119,8 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
                                    cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     _, err = coordinator.communicate()
     ended_wall, elapsed = time.time(), time.monotonic() - started
+    busy_after = _machine_busy()
+    services = {name: _cpu_of(comm) - services_before[name] for name, comm in SERVICES.items()}
     cpu = 0.0
     for proc in procs:
         _, _, usage = os.wait4(proc.pid, 0)  # the worker and the extraction processes it reaped
@@ -118,6 +146,8 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
     return {"workers": workers, "stored": stored, "seconds": elapsed, "per_second": stored / elapsed,
             "crawling": crawling, "crawl_per_second": stored / crawling if crawling else float("nan"),
             "cpu_per_article_ms": 1000 * cpu / max(stored, 1), "cpu": cpu, "coordinator_cpu": coordinator_cpu,
+            "pg_cpu": services["postgresql"], "redis_cpu": services["redis"],
+            "machine_busy": (busy_after[0] - busy_before[0]) / max(busy_after[1] - busy_before[1], 1e-9),
             "end_wait": ended_wall - last.timestamp() if last else float("nan"),
             "closed": float(closed.group(1)) if closed else float("nan")}
 
@@ -144,8 +174,9 @@ def main() -> None:
                 results[n].append(r)
                 print(f"  {n} worker(s): {r['stored']} stored in {r['seconds']:.1f} s = {r['per_second']:.1f}/s "
                       f"(first to last article {r['crawling']:.1f} s = {r['crawl_per_second']:.1f}/s), "
-                      f"workers' CPU {r['cpu_per_article_ms']:.1f} ms/article, coordinator + replay CPU "
-                      f"{r['coordinator_cpu']:.1f} s, run closed {r['closed']:.2f} s after the "
+                      f"workers' CPU {r['cpu']:.1f} s = {r['cpu_per_article_ms']:.1f} ms/article, coordinator + "
+                      f"replay CPU {r['coordinator_cpu']:.1f} s, PostgreSQL {r['pg_cpu']:.1f} s, Redis "
+                      f"{r['redis_cpu']:.1f} s, machine busy {100 * r['machine_busy']:.0f} %, run closed {r['closed']:.2f} s after the "
                       f"streams were drained, coordinator exited {r['end_wait']:.2f} s after the last article",
                       flush=True)
     load = os.getloadavg()
@@ -155,7 +186,7 @@ def main() -> None:
           f"{'CPU ms/page':>12} {'close s':>8} {'exit s':>7}")
     median = {}
     keys = ("stored", "seconds", "per_second", "crawling", "crawl_per_second", "cpu_per_article_ms", "closed",
-            "end_wait")
+            "end_wait", "cpu", "coordinator_cpu", "pg_cpu", "redis_cpu", "machine_busy")
     for n, rows in results.items():
         median[n] = {k: statistics.median(r[k] for r in rows) for k in keys}
         m = median[n]
@@ -165,6 +196,11 @@ def main() -> None:
     for label, key in (("wall clock, start to exit", "per_second"), ("first to last article", "crawl_per_second")):
         ratios = ", ".join(f"{b[key] / a[key]:.2f}" for a, b in zip(results[1], results[2]))
         print(f"two workers / one worker, {label}: {median[2][key] / median[1][key]:.2f}× (per run: {ratios})")
+    print(f"{'workers':>8} {'workers CPU s':>14} {'coord+replay s':>15} {'PostgreSQL s':>13} {'Redis s':>8} "
+          f"{'machine busy':>13}")
+    for n, m in median.items():
+        print(f"{n:>8} {m['cpu']:>14.1f} {m['coordinator_cpu']:>15.1f} {m['pg_cpu']:>13.1f} {m['redis_cpu']:>8.1f} "
+              f"{100 * m['machine_busy']:>12.0f}%")
     cpu1, cpu2 = median[1]["cpu_per_article_ms"], median[2]["cpu_per_article_ms"]
     print(f"CPU-bound bound with a core per worker: 2 × {cpu1:.1f} / {cpu2:.1f} = {2 * cpu1 / cpu2:.2f}× "
           "(if the shared PostgreSQL, Redis and sites keep up)")

@@ -1,8 +1,10 @@
-"""Scale-out: one crawl shared by workers on several machines through a Redis Stream per site, one database.
+"""Scale-out: one crawl shared by workers on several machines through Redis Streams, one database.
 
-- The coordinator (`hiwatch crawl --distributed`) records the run, creates each site's stream with the
-  consumer group `workers`, adds one seed entry per discovery entry, publishes the run and waits until every
-  entry has been delivered and acknowledged.
+- Each site has two streams, read through the consumer group `workers`: discovery (seeds and list pages) and
+  articles. A worker reads the discovery stream first, so list pages never wait behind queued articles.
+- The coordinator (`hiwatch crawl --distributed`) records the run, creates each site's streams and group, adds
+  one seed entry per discovery entry, publishes the run and waits until every entry has been delivered and
+  acknowledged.
 - A worker (`hiwatch worker`) runs every site's spider with `DistributedScheduler`: requests are stream entries
   read with XREADGROUP; an entry stays in the group's pending list until the worker XACKs it, and one pending
   longer than `HIWATCH_CLAIM_IDLE` seconds (its worker died) is taken over by another worker with XAUTOCLAIM.
@@ -50,6 +52,7 @@ from crawler.window import Window
 
 log = logging.getLogger("hiwatch.distributed")
 GROUP = "workers"
+KINDS = ("d", "a")  # a site's two streams, in the order they are read: discovery, then articles
 CLAIM_IDLE = 30.0  # seconds an entry may stay unacknowledged before another worker takes it (HIWATCH_CLAIM_IDLE)
 CALLBACK_RETRIES = 2  # a callback that raised (database away) is tried again this often (HIWATCH_CALLBACK_RETRIES)
 CALLBACK_RETRY_DELAY = 2.0  # seconds before the first retry, doubled for the next (HIWATCH_CALLBACK_RETRY_DELAY)
@@ -94,8 +97,15 @@ class Keys:
     def __init__(self, prefix: str):
         self.prefix = prefix
 
-    def stream(self, spider: str) -> str:
-        return f"{self.prefix}:{spider}:requests"
+    def discovery(self, spider: str) -> str:
+        """The site's seeds and list pages: read before its articles, so discovery never waits behind them."""
+        return f"{self.prefix}:{spider}:queue:discovery"
+
+    def articles(self, spider: str) -> str:
+        return f"{self.prefix}:{spider}:queue:articles"
+
+    def streams(self, spider: str) -> tuple[str, str]:
+        return self.discovery(spider), self.articles(spider)
 
     def dupefilter(self, spider: str) -> str:
         return f"{self.prefix}:{spider}:dupefilter"
@@ -139,16 +149,17 @@ class StreamQueue:
         self._claimed: deque = deque()
         self._last_claim = 0.0
 
-    def add(self, fields: dict, sets: tuple[tuple[str, str], ...] = (), replaces: str | None = None) -> bool:
+    def add(self, fields: dict, sets: tuple[tuple[str, str], ...] = (),
+            replaces: tuple[str, str] | None = None) -> bool:
         """XADD one entry, in one transaction with SADD of each (key, member) of `sets` and the XACK of the entry it
-        `replaces`. False, and the new entry deleted, when a member was already there (a duplicate): the order
+        `replaces` (stream key, entry id). False, and the new entry deleted, when a member was already there (a duplicate): the order
         never loses work — a worker dying between the two steps leaves at worst a duplicate entry, never none."""
         pipe = self.server.pipeline(transaction=True)
         for key, member in sets:
             pipe.sadd(key, member)
         pipe.xadd(self.key, fields, nomkstream=True)  # a run ended early stays ended
         if replaces:
-            pipe.xack(self.key, GROUP, replaces)
+            pipe.xack(replaces[0], GROUP, replaces[1])
         results = pipe.execute()
         if all(results[:len(sets)]):
             return True
@@ -209,28 +220,34 @@ def create_stream(server: redis.Redis, key: str) -> None:
             raise
 
 
-def stream_drained(server: redis.Redis, key: str) -> bool:
-    """Every entry of the stream delivered and acknowledged (deleted duplicates do not count). The group's state
-    and the last entry are read in one MULTI/EXEC: read apart, an entry delivered in between would be missed."""
+def streams_drained(server: redis.Redis, stream_keys) -> bool:
+    """Every entry of these streams delivered and acknowledged (deleted duplicates do not count). The groups' state
+    and the last entries are read in one MULTI/EXEC: read apart, an entry added to one stream (an article link) just
+    before its parent was acknowledged in another (the list page) would be missed."""
+    stream_keys = list(stream_keys)
     pipe = server.pipeline(transaction=True)
-    pipe.exists(key)
-    pipe.xrevrange(key, count=1)
-    pipe.xpending(key, GROUP)
-    pipe.xinfo_groups(key)
-    try:
-        exists, last, pending, groups = pipe.execute()
-    except redis.ResponseError:  # no such stream or group
-        return True
-    if not exists:
-        return True
-    group = next((g for g in groups if _text(g["name"]) == GROUP), None)
-    if group is None:
-        return True
-    if pending["pending"]:
-        return False
-    if not last:
-        return True
-    return _id_tuple(_text(last[0][0])) <= _id_tuple(_text(group["last-delivered-id"]))
+    for key in stream_keys:
+        pipe.exists(key)
+        pipe.xrevrange(key, count=1)
+        pipe.xpending(key, GROUP)
+        pipe.xinfo_groups(key)
+    results = pipe.execute(raise_on_error=False)
+    for index in range(len(stream_keys)):
+        exists, last, pending, groups = results[4 * index:4 * index + 4]
+        if not exists or isinstance(pending, Exception) or isinstance(groups, Exception):
+            continue  # no such stream or group: the run ended, nothing to wait for there
+        group = next((g for g in groups if _text(g["name"]) == GROUP), None)
+        if group is None:
+            continue
+        if pending["pending"]:
+            return False
+        if last and _id_tuple(_text(last[0][0])) > _id_tuple(_text(group["last-delivered-id"])):
+            return False
+    return True
+
+
+def stream_drained(server: redis.Redis, key: str) -> bool:
+    return streams_drained(server, [key])
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:
@@ -254,7 +271,7 @@ class DistributedScheduler(BaseScheduler):
         self.retry_delay = settings.getfloat("HIWATCH_CALLBACK_RETRY_DELAY", CALLBACK_RETRY_DELAY)
         self.fingerprints = RFPDupeFilter.from_crawler(crawler)
         self.spider = None
-        self.queue: StreamQueue | None = None
+        self.queues: dict[str, StreamQueue] = {}  # "d": the site's discovery stream (read first), "a": articles
         self.local: deque[Request] = deque()  # read by the idle poller, handed to the engine
         self.working: dict[str, int] = {}  # entry id -> requests of this worker on it (for touch)
         self._loops: list[task.LoopingCall] = []
@@ -274,8 +291,9 @@ class DistributedScheduler(BaseScheduler):
     # ---- Scrapy's scheduler interface
     def open(self, spider):
         self.spider = spider
-        self.queue = StreamQueue(self.server, self.keys.stream(spider.name), self.worker, self.claim_idle)
-        create_stream(self.server, self.queue.key)
+        for kind, key in zip(KINDS, self.keys.streams(spider.name)):
+            self.queues[kind] = StreamQueue(self.server, key, self.worker, self.claim_idle)
+            create_stream(self.server, key)
         spider.lease_ack = self.ack
         spider.lease_queued = weakref.WeakSet()  # every request handed to enqueue_request (LeaseAckMiddleware)
         self._mark_open()
@@ -318,6 +336,7 @@ class DistributedScheduler(BaseScheduler):
             self.local.append(request)
             return True
         replaces = request.meta.pop("hiwatch_entry", None)  # a retry or redirect: it takes its entry's place
+        queue = self.queues["a" if request.meta.get("hiwatch_kind") == "article" else "d"]
         sets = []
         if not request.dont_filter:
             sets.append((self.keys.dupefilter(self.spider.name), self.fingerprints.request_fingerprint(request)))
@@ -330,7 +349,7 @@ class DistributedScheduler(BaseScheduler):
         data = pickle.dumps(request.to_dict(spider=self.spider), protocol=pickle.HIGHEST_PROTOCOL)
         if replaces:
             self._done(replaces)
-        if not self.queue.add({"r": data}, tuple(sets), replaces=replaces):
+        if not queue.add({"r": data}, tuple(sets), replaces=self._entry(replaces) if replaces else None):
             self.stats.inc_value("scheduler/duplicate/redis")  # seen (dupefilter) or claimed by another worker
             if not request.dont_filter:
                 self.fingerprints.log(request, self.spider)
@@ -346,31 +365,41 @@ class DistributedScheduler(BaseScheduler):
             return None
         return meta.get("article_url")
 
+    def _entry(self, token: str) -> tuple[str, str]:
+        """The stream key and entry id of a token `d/<id>` or `a/<id>` (as kept in a request's meta)."""
+        kind, _, entry_id = token.partition("/")
+        return self.queues[kind].key, entry_id
+
     def _read(self) -> Request | None:
-        while (entry := self.queue.read()) is not None:
-            entry_id, fields = entry
-            if not fields:  # a duplicate deleted after it was delivered
-                self.queue.ack(entry_id)
-                continue
-            if b"seed" in fields:
-                self._expand_seed(entry_id, int(fields[b"seed"]))
-                continue
-            request = request_from_dict(pickle.loads(fields[b"r"]), spider=self.spider)
-            request.meta["hiwatch_entry"] = entry_id
-            self.working[entry_id] = self.working.get(entry_id, 0) + 1
-            self.stats.inc_value("scheduler/dequeued/redis")
-            return request
+        """The next request: the discovery stream first (seeds, list pages), then the articles; a list page queued
+        behind hundreds of articles would starve the workers of links (FIFO made two workers no faster than one)."""
+        for kind in KINDS:
+            queue = self.queues[kind]
+            while (entry := queue.read()) is not None:
+                entry_id, fields = entry
+                if not fields:  # a duplicate deleted after it was delivered
+                    queue.ack(entry_id)
+                    continue
+                if b"seed" in fields:
+                    self._expand_seed(entry_id, int(fields[b"seed"]))
+                    continue
+                request = request_from_dict(pickle.loads(fields[b"r"]), spider=self.spider)
+                token = f"{kind}/{entry_id}"
+                request.meta["hiwatch_entry"] = token
+                self.working[token] = self.working.get(token, 0) + 1
+                self.stats.inc_value("scheduler/dequeued/redis")
+                return request
         return None
 
     def _expand_seed(self, entry_id: str, index: int) -> None:
         """A seed entry becomes the discovery requests of that entry of the site's record, added in one
         transaction with the seed's acknowledgement."""
-        spider = self.spider
+        spider, key = self.spider, self.queues["d"].key
         pipe = self.server.pipeline(transaction=True)
         for request in spider.discovery_requests(spider.source.discovery[index]):
-            pipe.xadd(self.queue.key, {"r": pickle.dumps(request.to_dict(spider=spider),
-                                                         protocol=pickle.HIGHEST_PROTOCOL)}, nomkstream=True)
-        pipe.xack(self.queue.key, GROUP, entry_id)
+            pipe.xadd(key, {"r": pickle.dumps(request.to_dict(spider=spider), protocol=pickle.HIGHEST_PROTOCOL)},
+                      nomkstream=True)
+        pipe.xack(key, GROUP, entry_id)
         pipe.execute()
 
     # ---- acknowledgements
@@ -381,10 +410,11 @@ class DistributedScheduler(BaseScheduler):
         else:
             self.working.pop(entry_id, None)
 
-    def ack(self, entry_id: str | None) -> None:
-        if entry_id:
-            self._done(entry_id)
-            self.queue.ack(entry_id)
+    def ack(self, token: str | None) -> None:
+        if token:
+            self._done(token)
+            key, entry_id = self._entry(token)
+            self.server.xack(key, GROUP, entry_id)
 
     def _item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
         if response is not None and response.request is not None:
@@ -417,7 +447,8 @@ class DistributedScheduler(BaseScheduler):
     # ---- liveness, idling and the end of the run
     def _touch(self) -> None:
         try:
-            self.queue.touch(list(self.working))
+            for kind, queue in self.queues.items():
+                queue.touch([t.partition("/")[2] for t in self.working if t.startswith(kind + "/")])
         except redis.RedisError as exc:
             log.warning("could not refresh in-flight entries: %s", exc)
 
@@ -429,7 +460,7 @@ class DistributedScheduler(BaseScheduler):
 
     def work_remaining(self) -> bool:
         """Anything not yet delivered or not yet acknowledged anywhere for this site."""
-        return not stream_drained(self.server, self.queue.key)
+        return not streams_drained(self.server, [self.queues[k].key for k in KINDS])
 
     def _run_over(self) -> bool:
         info = current_run(self.server, self.crawler.settings.get("HIWATCH_REDIS_NAMESPACE"))
@@ -615,18 +646,18 @@ def seed(server: redis.Redis, keys: Keys, sources) -> int:
     """Each site's stream and consumer group, with one seed entry per discovery entry of the site."""
     count = 0
     for source in sources:
-        key = keys.stream(source.name)
-        server.delete(key)
-        create_stream(server, key)
+        for key in keys.streams(source.name):
+            server.delete(key)
+            create_stream(server, key)
         for index, _ in enumerate(source.discovery):
-            server.xadd(key, {"seed": str(index)})
+            server.xadd(keys.discovery(source.name), {"seed": str(index)})
             count += 1
     return count
 
 
 def drained(server: redis.Redis, keys: Keys, names: list[str]) -> bool:
     """Every entry of these sites' streams delivered and acknowledged: no worker can produce more."""
-    return all(stream_drained(server, keys.stream(name)) for name in names)
+    return streams_drained(server, [key for name in names for key in keys.streams(name)])
 
 
 def open_workers(server: redis.Redis, keys: Keys) -> int:

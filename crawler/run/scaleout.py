@@ -86,7 +86,7 @@ def run_coordinator(database: Database, sources: SourcesFile, window: Window, re
                 info.state = "done"
                 publish_run(server, namespace, info)
             for name in names:  # nothing more to take: an interrupted run's workers stop
-                server.delete(keys.stream(name))
+                server.delete(*keys.streams(name))
             deadline = time.monotonic() + 30
             while open_workers(server, keys) and time.monotonic() < deadline:
                 time.sleep(poll)  # let the workers write their last counts
