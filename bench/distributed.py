@@ -90,6 +90,20 @@ def _machine_busy() -> tuple[float, float]:
 SERVICES = {"postgresql": ("postgres",), "redis": ("redis-server",)}
 
 
+def _list_pages_done(replay_log: Path) -> float:
+    """When the last list page was fetched, as a share of the time from the first request to the last (0.1: the
+    whole window was known after a tenth of the crawl), from the replay server's log."""
+    import json
+
+    lines = [json.loads(line) for line in replay_log.read_text(encoding="utf-8").splitlines()]
+    lines = [line for line in lines if "robots.txt" not in line["url"]]
+    if not lines:
+        return float("nan")
+    start, end = lines[0]["at"], lines[-1]["at"]
+    lists = [line["at"] for line in lines if "/GB/" in line["url"]]
+    return (max(lists) - start) / (end - start) if lists and end > start else float("nan")
+
+
 def _pinned(core: int):
     return lambda: os.sched_setaffinity(0, {core})
 
@@ -112,8 +126,10 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
     services_before = {name: _cpu_of(comm) for name, comm in SERVICES.items()}
     busy_before = _machine_busy()
     started = time.monotonic()
+    replay_log = replay.parent / f"requests-{namespace}.jsonl"
     coordinator = subprocess.Popen(base + ["crawl", "--distributed", "--redis", redis_url, "--redis-namespace",
-                                           namespace, "--replay", str(replay), "--since", since, "--until", until,
+                                           namespace, "--replay", str(replay), "--replay-log", str(replay_log),
+                                           "--since", since, "--until", until,
                                            "--db", db_url, "--sources", str(sources),
                                            "--set", "HIWATCH_EXTRACT_WORKERS=1"],  # one extraction process per core
                                    cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -141,6 +157,7 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
     drop()
     if coordinator.returncode != 0:
         raise SystemExit(f"coordinator failed ({coordinator.returncode}): {err[-2000:]}")
+    lists_done = _list_pages_done(replay_log)
     closed = re.search(r"closed ([0-9.]+) s after the streams were drained", err)
     crawling = (last - first).total_seconds() if first and last else float("nan")
     return {"workers": workers, "stored": stored, "seconds": elapsed, "per_second": stored / elapsed,
@@ -148,7 +165,7 @@ def run(workers: int, replay: Path, sources: Path, redis_url: str, since: str, u
             "cpu_per_article_ms": 1000 * cpu / max(stored, 1), "cpu": cpu, "coordinator_cpu": coordinator_cpu,
             "pg_cpu": services["postgresql"], "redis_cpu": services["redis"],
             "machine_busy": (busy_after[0] - busy_before[0]) / max(busy_after[1] - busy_before[1], 1e-9),
-            "end_wait": ended_wall - last.timestamp() if last else float("nan"),
+            "end_wait": ended_wall - last.timestamp() if last else float("nan"), "lists_done": lists_done,
             "closed": float(closed.group(1)) if closed else float("nan")}
 
 
@@ -176,7 +193,8 @@ def main() -> None:
                       f"(first to last article {r['crawling']:.1f} s = {r['crawl_per_second']:.1f}/s), "
                       f"workers' CPU {r['cpu']:.1f} s = {r['cpu_per_article_ms']:.1f} ms/article, coordinator + "
                       f"replay CPU {r['coordinator_cpu']:.1f} s, PostgreSQL {r['pg_cpu']:.1f} s, Redis "
-                      f"{r['redis_cpu']:.1f} s, machine busy {100 * r['machine_busy']:.0f} %, run closed {r['closed']:.2f} s after the "
+                      f"{r['redis_cpu']:.1f} s, machine busy {100 * r['machine_busy']:.0f} %, last list page fetched at "
+                      f"{100 * r['lists_done']:.0f} % of the crawl, run closed {r['closed']:.2f} s after the "
                       f"streams were drained, coordinator exited {r['end_wait']:.2f} s after the last article",
                       flush=True)
     load = os.getloadavg()
@@ -186,7 +204,7 @@ def main() -> None:
           f"{'CPU ms/page':>12} {'close s':>8} {'exit s':>7}")
     median = {}
     keys = ("stored", "seconds", "per_second", "crawling", "crawl_per_second", "cpu_per_article_ms", "closed",
-            "end_wait", "cpu", "coordinator_cpu", "pg_cpu", "redis_cpu", "machine_busy")
+            "end_wait", "cpu", "coordinator_cpu", "pg_cpu", "redis_cpu", "machine_busy", "lists_done")
     for n, rows in results.items():
         median[n] = {k: statistics.median(r[k] for r in rows) for k in keys}
         m = median[n]
@@ -197,10 +215,10 @@ def main() -> None:
         ratios = ", ".join(f"{b[key] / a[key]:.2f}" for a, b in zip(results[1], results[2]))
         print(f"two workers / one worker, {label}: {median[2][key] / median[1][key]:.2f}× (per run: {ratios})")
     print(f"{'workers':>8} {'workers CPU s':>14} {'coord+replay s':>15} {'PostgreSQL s':>13} {'Redis s':>8} "
-          f"{'machine busy':>13}")
+          f"{'machine busy':>13} {'lists done at':>14}")
     for n, m in median.items():
         print(f"{n:>8} {m['cpu']:>14.1f} {m['coordinator_cpu']:>15.1f} {m['pg_cpu']:>13.1f} {m['redis_cpu']:>8.1f} "
-              f"{100 * m['machine_busy']:>12.0f}%")
+              f"{100 * m['machine_busy']:>12.0f}% {100 * m['lists_done']:>13.0f}%")
     cpu1, cpu2 = median[1]["cpu_per_article_ms"], median[2]["cpu_per_article_ms"]
     print(f"CPU-bound bound with a core per worker and the services elsewhere (two machines): "
           f"2 × {cpu1:.1f} / {cpu2:.1f} = {2 * cpu1 / cpu2:.2f}×")

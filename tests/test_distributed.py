@@ -554,3 +554,32 @@ def test_an_unreachable_redis_exits_3_at_once(tmp_path):
                               text=True, env=ENV, timeout=90)
         assert done.returncode == 3, (command[0], done.stdout, done.stderr)
         assert "cannot reach Redis" in done.stderr and time.monotonic() - started < 30, done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_the_counts_saved_at_close_survive_a_database_blip():
+    """A worker closing during (or just after) an outage: its last save of the run counts and failures — the
+    failures the outage caused are in it — is tried again for about 20 s instead of being lost at once."""
+    from types import SimpleNamespace
+
+    from sqlalchemy.exc import OperationalError
+
+    from crawler.extensions import RunLedger
+
+    attempts: list[int] = []
+
+    def save(database, run_id):
+        attempts.append(run_id)
+        if len(attempts) <= 2:
+            raise OperationalError("INSERT ...", {}, Exception("server closed the connection unexpectedly"))
+
+    recorder = RunLedger.__new__(RunLedger)
+    recorder.database, recorder.run_id = None, 7
+    recorder.ledger = SimpleNamespace(save=save, source="people-health")
+    recorder._save_at_close(waits=(0, 0, 0))
+    assert attempts == [7, 7, 7]  # two failed, the third saved
+
+    attempts.clear()
+    with pytest.raises(OperationalError):  # away for longer: the error is not swallowed
+        recorder._save_at_close(waits=(0,))
+    assert attempts == [7, 7]
