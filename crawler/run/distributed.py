@@ -17,7 +17,7 @@
   seed entry into the discovery requests of that entry (`spider.discovery_requests`).
 - De-duplication: Scrapy's RFPDupeFilter fingerprints, kept in a Redis set; an article link is claimed (one
   worker fetches it) in a Redis set, in the same transaction that adds its entry.
-- Politeness holds across workers: the delay between two requests to one host is kept in Redis.
+- Politeness holds across workers: the delay between two requests to one host is a Redis key (SET NX PX).
 """
 from __future__ import annotations
 
@@ -586,20 +586,11 @@ class LeaseAckMiddleware:
         self._ack(response, produced, requests)
 
 
-_SLOT = """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local next_ms = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now_ms >= next_ms then
-  redis.call('SET', KEYS[1], now_ms + tonumber(ARGV[1]), 'PX', tonumber(ARGV[1]) + 60000)
-  return 0
-end
-return next_ms - now_ms
-"""
-
-
 class SharedPolitenessMiddleware:
-    """Downloader middleware: at most one request start per host per DOWNLOAD_DELAY across all workers."""
+    """Downloader middleware: at most one request start per host per DOWNLOAD_DELAY across all workers.
+
+    The host's slot is a Redis key set with `SET NX PX delay`: whoever creates it may start a request now, and
+    nobody else can until it expires `delay` ms later; the others sleep for its remaining time (PTTL)."""
 
     def __init__(self, crawler):
         settings = crawler.settings
@@ -608,19 +599,16 @@ class SharedPolitenessMiddleware:
             raise NotConfigured
         self.server = connect_redis(settings.get("HIWATCH_REDIS_URL"))
         self.keys = Keys(settings.get("HIWATCH_REDIS_PREFIX"))
-        self._slot = self.server.register_script(_SLOT)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     async def process_request(self, request):
-        host = urlsplit(request.url).hostname or ""
-        while True:
-            wait_ms = int(self._slot(keys=[self.keys.host_slot(host)], args=[self.delay_ms]))
-            if wait_ms <= 0:
-                return None
-            await asyncio.sleep(wait_ms / 1000)
+        key = self.keys.host_slot(urlsplit(request.url).hostname or "")
+        while not self.server.set(key, b"1", nx=True, px=self.delay_ms):
+            await asyncio.sleep(max(self.server.pttl(key), 1) / 1000)  # -2: it has just expired, try again
+        return None
 
 
 def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
