@@ -193,7 +193,8 @@ def main() -> None:
                       f"(first to last article {r['crawling']:.1f} s = {r['crawl_per_second']:.1f}/s), "
                       f"workers' CPU {r['cpu']:.1f} s = {r['cpu_per_article_ms']:.1f} ms/article, coordinator + "
                       f"replay CPU {r['coordinator_cpu']:.1f} s, PostgreSQL {r['pg_cpu']:.1f} s, Redis "
-                      f"{r['redis_cpu']:.1f} s, machine busy {100 * r['machine_busy']:.0f} %, last list page fetched at "
+                      f"{r['redis_cpu']:.1f} s, machine busy {100 * r['machine_busy']:.0f} %, "
+                      f"last list page fetched at "
                       f"{100 * r['lists_done']:.0f} % of the crawl, run closed {r['closed']:.2f} s after the "
                       f"streams were drained, coordinator exited {r['end_wait']:.2f} s after the last article",
                       flush=True)

@@ -142,7 +142,8 @@ def _worker(redis_url, namespace, db_url, spawned, log=None, verbose: bool = Fal
 def _sources(tmp_path, delay: float):
     path = tmp_path / "sources.yaml"
     # per-site politeness in YAML: the delay holds across workers (kept in Redis)
-    path.write_text(SOURCES.format().replace("    rules:", f"    politeness: {{concurrency: 2, delay: {delay}}}\n    rules:"),
+    politeness = f"    politeness: {{concurrency: 2, delay: {delay}}}\n    rules:"
+    path.write_text(SOURCES.format().replace("    rules:", politeness),
                     encoding="utf-8")
     return path
 

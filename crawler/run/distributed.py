@@ -152,8 +152,9 @@ class StreamQueue:
     def add(self, fields: dict, sets: tuple[tuple[str, str], ...] = (),
             replaces: tuple[str, str] | None = None) -> bool:
         """XADD one entry, in one transaction with SADD of each (key, member) of `sets` and the XACK of the entry it
-        `replaces` (stream key, entry id). False, and the new entry deleted, when a member was already there (a duplicate): the order
-        never loses work — a worker dying between the two steps leaves at worst a duplicate entry, never none."""
+        `replaces` (stream key, entry id). False, and the new entry deleted, when a member was already there (a
+        duplicate): the order never loses work — a worker dying between the two steps leaves at worst a duplicate
+        entry, never none."""
         pipe = self.server.pipeline(transaction=True)
         for key, member in sets:
             pipe.sadd(key, member)
