@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections import Counter
 
 from scrapy import signals
@@ -183,12 +184,28 @@ class RunLedger:
         if self._flusher is not None and self._flusher.running:
             self._flusher.stop()
         self._sync()
-        self.ledger.save(self.database, self.run_id)
+        self._save_at_close()
         self.discovery.save(self.database, self.run_id)
         if self.own_run:
             status = "interrupted" if reason == "shutdown" else ("ok" if not self.ledger.failures else "partial")
             finish_run(self.database, self.run_id, status, f"scrapy close reason: {reason}")
         log.info("%s: %s", self.ledger.source, dict(self.counts))
+
+    def _save_at_close(self, waits=(1, 2, 4, 8, 8)) -> None:
+        """The last save: the database may be away for a few seconds (the failures it caused are in this save);
+        try again for about 20 s before giving up."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        for wait in (*waits, None):
+            try:
+                self.ledger.save(self.database, self.run_id)
+                return
+            except SQLAlchemyError as exc:
+                if wait is None:
+                    raise
+                log.warning("%s: could not save the run counts at close (%s); trying again in %d s",
+                            self.ledger.source, type(exc).__name__, wait)
+                time.sleep(wait)
 
 
 # ---------------------------------------------------------------- the progress line

@@ -1,16 +1,23 @@
-"""Scale-out: one crawl shared by workers on several machines through Redis (scrapy-redis), one database.
+"""Scale-out: one crawl shared by workers on several machines through Redis Streams, one database.
 
-- The coordinator (`hiwatch crawl --distributed`) records the run, publishes it in Redis and pushes one seed
-  per discovery entry of every site; it waits until the shared queues are drained, then closes the run.
-- A worker (`hiwatch worker`) runs every site's spider with scrapy-redis's scheduler: `SeedsMiddleware`
-  replaces each spider's start requests with the discovery entries it drains from its site's seeds, and all
-  requests go through the shared Redis queue and duplicate filter. The spider itself knows nothing of Redis.
-- scrapy-redis 0.9.1 loses what a killed worker had taken off the queue. Here a pop moves the request into
-  the worker's in-flight hash in the same Redis script; it is acknowledged when its item has been stored (or
-  dropped, or its callback finished without an item); another worker re-queues the in-flight requests of a
-  worker whose heartbeat expired. A list page is acknowledged only once the requests it produced are queued,
-  and an article link is claimed (one worker fetches it) in the script that queues its request.
-- Politeness holds across workers: the delay between two requests to one host is kept in Redis.
+- Each site has two streams, read through the consumer group `workers`: discovery (seeds and list pages) and
+  articles. A worker reads the discovery stream first, so list pages never wait behind queued articles.
+- The coordinator (`hiwatch crawl --distributed`) records the run, creates each site's streams and group, adds
+  one seed entry per discovery entry, publishes the run and waits until every entry has been delivered and
+  acknowledged.
+- A worker (`hiwatch worker`) runs every site's spider with `DistributedScheduler`: requests are stream entries
+  read with XREADGROUP; an entry stays in the group's pending list until the worker XACKs it, and one pending
+  longer than `HIWATCH_CLAIM_IDLE` seconds (its worker died) is taken over by another worker with XAUTOCLAIM.
+  The broker's delivery guarantees replace hand-made leases, heartbeats and rescue scripts.
+- Acknowledgement: an article when its item is stored or dropped (or its request failed and was recorded); a
+  list page once the requests its callback produced are on the stream (`LeaseAckMiddleware`); a retry or
+  redirect replaces its entry in one MULTI/EXEC (XADD of the new, XACK of the old); a callback that raised is
+  retried twice after a pause, then recorded as a failure and acknowledged, so a database blip cannot hang a run.
+- The spider knows nothing of Redis: `SeedsMiddleware` drops its own start requests and the scheduler turns a
+  seed entry into the discovery requests of that entry (`spider.discovery_requests`).
+- De-duplication: Scrapy's RFPDupeFilter fingerprints, kept in a Redis set; an article link is claimed (one
+  worker fetches it) in a Redis set, in the same transaction that adds its entry.
+- Politeness holds across workers: the delay between two requests to one host is a Redis key (SET NX PX).
 """
 from __future__ import annotations
 
@@ -18,30 +25,38 @@ import asyncio
 import json
 import logging
 import os
+import pickle
 import socket
 import time
 import uuid
 import weakref
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import redis
 from scrapy import Request, signals
+from scrapy.core.scheduler import BaseScheduler
+from scrapy.dupefilters import RFPDupeFilter
 from scrapy.exceptions import DontCloseSpider, NotConfigured
-from scrapy_redis.dupefilter import RFPDupeFilter
-from scrapy_redis.queue import PriorityQueue
-from scrapy_redis.scheduler import Scheduler
+from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.request import request_from_dict
 from sqlalchemy import select
 from twisted.internet import task
 
 from crawler.db import Database
 from crawler.db.models import RunSource
-from crawler.extensions import url_failed
+from crawler.extensions import fail, url_failed
 from crawler.window import Window
 
 log = logging.getLogger("hiwatch.distributed")
-HEARTBEAT_TTL = 15  # seconds without a heartbeat before a worker counts as dead (HIWATCH_HEARTBEAT_TTL)
+GROUP = "workers"
+KINDS = ("d", "a")  # a site's two streams, in the order they are read: discovery, then articles
+CLAIM_IDLE = 30.0  # seconds an entry may stay unacknowledged before another worker takes it (HIWATCH_CLAIM_IDLE)
+CALLBACK_RETRIES = 2  # a callback that raised (database away) is tried again this often (HIWATCH_CALLBACK_RETRIES)
+CALLBACK_RETRY_DELAY = 2.0  # seconds before the first retry, doubled for the next (HIWATCH_CALLBACK_RETRY_DELAY)
+OPEN_TTL = 30  # seconds: a worker's "still writing its counts" mark outlives a killed worker by this much
 
 
 @dataclass
@@ -77,37 +92,29 @@ def connect_redis(url: str) -> redis.Redis:
 
 
 class Keys:
-    """Every Redis key of one distributed run lives under `<namespace>:<run id>:`."""
+    """Every Redis key of one distributed run lives under `<namespace>:<run id>:<start>:`."""
 
     def __init__(self, prefix: str):
         self.prefix = prefix
 
-    def seeds(self, spider: str) -> str:
-        return f"{self.prefix}:{spider}:seeds"
+    def discovery(self, spider: str) -> str:
+        """The site's seeds and list pages: read before its articles, so discovery never waits behind them."""
+        return f"{self.prefix}:{spider}:queue:discovery"
 
-    def queue(self, spider: str) -> str:
-        return f"{self.prefix}:{spider}:requests"
+    def articles(self, spider: str) -> str:
+        return f"{self.prefix}:{spider}:queue:articles"
+
+    def streams(self, spider: str) -> tuple[str, str]:
+        return self.discovery(spider), self.articles(spider)
 
     def dupefilter(self, spider: str) -> str:
         return f"{self.prefix}:{spider}:dupefilter"
 
-    def inflight(self, spider: str, worker: str) -> str:
-        return f"{self.prefix}:{spider}:inflight:{worker}"
-
-    def inflight_pattern(self, spider: str) -> str:
-        return f"{self.prefix}:{spider}:inflight:*"
-
     def article_claims(self, spider: str) -> str:
         return f"{self.prefix}:{spider}:articles"
 
-    def seed_lease(self, spider: str, worker: str) -> str:
-        return f"{self.prefix}:{spider}:seedlease:{worker}"
-
-    def seed_lease_pattern(self, spider: str) -> str:
-        return f"{self.prefix}:{spider}:seedlease:*"
-
-    def worker(self, worker: str) -> str:
-        return f"{self.prefix}:worker:{worker}"
+    def open_worker(self, spider: str, worker: str) -> str:
+        return f"{self.prefix}:open:{spider}:{worker}"
 
     def host_slot(self, host: str) -> str:
         return f"{self.prefix}:polite:{host}"
@@ -126,67 +133,151 @@ def current_run(server: redis.Redis, namespace: str) -> RunInfo | None:
     return RunInfo(**json.loads(raw)) if raw else None
 
 
-# ---- the leased queue ---------------------------------------------------------------------------------------
-_POP = """
-local found = redis.call('ZRANGE', KEYS[1], 0, 0)
-if #found == 0 then return false end
-redis.call('ZREMRANGEBYRANK', KEYS[1], 0, 0)
-local lease = redis.sha1hex(found[1])
-redis.call('HSET', KEYS[2], lease, found[1])
-return {lease, found[1]}
-"""
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
-_CLAIM_AND_PUSH = """
-if redis.call('SADD', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-return 1
-"""
+# ---- the stream ---------------------------------------------------------------------------------------------
+class StreamQueue:
+    """One site's requests as entries of a Redis Stream read through the consumer group `workers`."""
+
+    def __init__(self, server: redis.Redis, key: str, consumer: str, claim_idle: float = CLAIM_IDLE):
+        self.server = server
+        self.key = key
+        self.consumer = consumer
+        self.claim_idle_ms = int(claim_idle * 1000)
+        self._claimed: deque = deque()
+        self._last_claim = 0.0
+
+    def add(self, fields: dict, sets: tuple[tuple[str, str], ...] = (),
+            replaces: tuple[str, str] | None = None) -> bool:
+        """XADD one entry, in one transaction with SADD of each (key, member) of `sets` and the XACK of the entry it
+        `replaces` (stream key, entry id). False, and the new entry deleted, when a member was already there (a
+        duplicate): the order never loses work — a worker dying between the two steps leaves at worst a duplicate
+        entry, never none."""
+        pipe = self.server.pipeline(transaction=True)
+        for key, member in sets:
+            pipe.sadd(key, member)
+        pipe.xadd(self.key, fields, nomkstream=True)  # a run ended early stays ended
+        if replaces:
+            pipe.xack(replaces[0], GROUP, replaces[1])
+        results = pipe.execute()
+        if all(results[:len(sets)]):
+            return True
+        if results[len(sets)]:
+            self.server.xdel(self.key, results[len(sets)])
+        return False
+
+    def read(self) -> tuple[str, dict] | None:
+        """The next entry for this consumer: a new one, else one a dead consumer left pending (XAUTOCLAIM)."""
+        if not self._claimed:
+            try:
+                found = self.server.xreadgroup(GROUP, self.consumer, {self.key: ">"}, count=1)
+            except redis.ResponseError as exc:  # the coordinator ended the run and removed the stream
+                if "NOGROUP" in str(exc):
+                    return None
+                raise
+            if found and found[0][1]:
+                entry_id, fields = found[0][1][0]
+                return _text(entry_id), fields
+            self._autoclaim()
+        if self._claimed:
+            entry_id, fields = self._claimed.popleft()
+            return _text(entry_id), fields
+        return None
+
+    def _autoclaim(self, every: float = 1.0) -> None:
+        now = time.monotonic()
+        if now - self._last_claim < every:
+            return
+        self._last_claim = now
+        try:
+            reply = self.server.xautoclaim(self.key, GROUP, self.consumer, self.claim_idle_ms, "0-0", count=16)
+        except redis.ResponseError as exc:
+            if "NOGROUP" in str(exc):
+                return
+            raise
+        claimed = reply[1]
+        if claimed:
+            log.warning("%s: took over %d entries left unacknowledged for %.0f s", self.key, len(claimed),
+                        self.claim_idle_ms / 1000)
+        self._claimed.extend(claimed)
+
+    def ack(self, entry_id: str | None) -> None:
+        if entry_id:
+            self.server.xack(self.key, GROUP, entry_id)
+
+    def touch(self, entry_ids) -> None:
+        """Reset the idle time of entries this worker is still working on (a slow download is not a dead worker)."""
+        if entry_ids:
+            self.server.xclaim(self.key, GROUP, self.consumer, 0, list(entry_ids), justid=True)
 
 
-class LeasedQueue(PriorityQueue):
-    """scrapy-redis's priority queue, but a pop leaves the request in this worker's in-flight hash until acked."""
-
-    def __init__(self, server, spider, key, serializer=None, inflight_key: str = ""):
-        super().__init__(server, spider, key, serializer)
-        self.inflight_key = inflight_key
-        self._pop = server.register_script(_POP)
-        self._claim_and_push = server.register_script(_CLAIM_AND_PUSH)
-
-    def pop(self, timeout=0):
-        found = self._pop(keys=[self.key, self.inflight_key])
-        if not found:
-            return None
-        lease, data = found
-        request = self._decode_request(data)
-        request.meta["hiwatch_lease"] = lease.decode() if isinstance(lease, bytes) else lease
-        return request
-
-    def ack(self, lease: str | None) -> None:
-        if lease:
-            self.server.hdel(self.inflight_key, lease)
-
-    def push_claimed(self, request: Request, claims_key: str, claim: str) -> bool:
-        """Claim `claim` (an article URL) in `claims_key` and queue the request, in one script: False, and nothing
-        queued, when another worker (or an earlier list page) has claimed it. Claiming first and queueing later
-        would lose the article if the worker died in between: the claim would stay, the request would not."""
-        return bool(self._claim_and_push(keys=[claims_key, self.key],
-                                         args=[claim, -request.priority, self._encode_request(request)]))
-
-    def push_raw(self, data: bytes, priority: int = 0) -> None:
-        self.server.zadd(self.key, {data: -priority})
+def create_stream(server: redis.Redis, key: str) -> None:
+    try:
+        server.xgroup_create(key, GROUP, id="0", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
 
 
-class DistributedScheduler(Scheduler):
-    """scrapy-redis's Scheduler on current Scrapy: leased pops, heartbeats, re-queueing of dead workers."""
+def streams_drained(server: redis.Redis, stream_keys) -> bool:
+    """Every entry of these streams delivered and acknowledged (deleted duplicates do not count). The groups' state
+    and the last entries are read in one MULTI/EXEC: read apart, an entry added to one stream (an article link) just
+    before its parent was acknowledged in another (the list page) would be missed."""
+    stream_keys = list(stream_keys)
+    pipe = server.pipeline(transaction=True)
+    for key in stream_keys:
+        pipe.exists(key)
+        pipe.xrevrange(key, count=1)
+        pipe.xpending(key, GROUP)
+        pipe.xinfo_groups(key)
+    results = pipe.execute(raise_on_error=False)
+    for index in range(len(stream_keys)):
+        exists, last, pending, groups = results[4 * index:4 * index + 4]
+        if not exists or isinstance(pending, Exception) or isinstance(groups, Exception):
+            continue  # no such stream or group: the run ended, nothing to wait for there
+        group = next((g for g in groups if _text(g["name"]) == GROUP), None)
+        if group is None:
+            continue
+        if pending["pending"]:
+            return False
+        if last and _id_tuple(_text(last[0][0])) > _id_tuple(_text(group["last-delivered-id"])):
+            return False
+    return True
 
-    def __init__(self, server, keys: Keys, worker: str, **kwargs):
-        super().__init__(server, persist=True, **kwargs)
+
+def stream_drained(server: redis.Redis, key: str) -> bool:
+    return streams_drained(server, [key])
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+class DistributedScheduler(BaseScheduler):
+    """Scrapy's scheduler interface over the site's Redis Stream: delivery, acknowledgement and redelivery are the
+    consumer group's; duplicate requests are filtered with Scrapy's RFP fingerprints kept in Redis."""
+
+    def __init__(self, crawler, server: redis.Redis, keys: Keys, worker: str):
+        self.crawler = crawler
+        self.server = server
         self.keys = keys
         self.worker = worker
-        self._heartbeat = None
-        self._last_rescue = 0.0
-        self.ttl = HEARTBEAT_TTL
+        self.stats = crawler.stats
+        settings = crawler.settings
+        self.claim_idle = settings.getfloat("HIWATCH_CLAIM_IDLE", CLAIM_IDLE)
+        self.retries = settings.getint("HIWATCH_CALLBACK_RETRIES", CALLBACK_RETRIES)
+        self.retry_delay = settings.getfloat("HIWATCH_CALLBACK_RETRY_DELAY", CALLBACK_RETRY_DELAY)
+        self.fingerprints = RFPDupeFilter.from_crawler(crawler)
+        self.spider = None
+        self.queues: dict[str, StreamQueue] = {}  # "d": the site's discovery stream (read first), "a": articles
+        self.local: deque[Request] = deque()  # read by the idle poller, handed to the engine
+        self.working: dict[str, int] = {}  # entry id -> requests of this worker on it (for touch)
+        self._loops: list[task.LoopingCall] = []
+        self._closing = False
+        self._last_run_check = 0.0
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -195,39 +286,37 @@ class DistributedScheduler(Scheduler):
         prefix = settings.get("HIWATCH_REDIS_PREFIX")
         if not url or not prefix:
             raise NotConfigured("the distributed scheduler needs HIWATCH_REDIS_URL and HIWATCH_REDIS_PREFIX")
-        server = connect_redis(url)
         worker = settings.get("HIWATCH_WORKER_ID") or f"{socket.gethostname()}-{os.getpid()}"
-        instance = cls(server, Keys(prefix), worker, dupefilter_key="unused",
-                       queue_cls="crawler.run.distributed.LeasedQueue")
-        instance.stats = crawler.stats
-        instance.crawler = crawler
-        instance.ttl = settings.getint("HIWATCH_HEARTBEAT_TTL", HEARTBEAT_TTL)
-        return instance
+        return cls(crawler, connect_redis(url), Keys(prefix), worker)
 
+    # ---- Scrapy's scheduler interface
     def open(self, spider):
         self.spider = spider
-        name = spider.name
-        self.queue = LeasedQueue(self.server, spider, self.keys.queue(name),
-                                 inflight_key=self.keys.inflight(name, self.worker))
-        self.df = RFPDupeFilter(self.server, self.keys.dupefilter(name))
-        spider.lease_ack = self.queue.ack
+        for kind, key in zip(KINDS, self.keys.streams(spider.name)):
+            self.queues[kind] = StreamQueue(self.server, key, self.worker, self.claim_idle)
+            create_stream(self.server, key)
+        spider.lease_ack = self.ack
         spider.lease_queued = weakref.WeakSet()  # every request handed to enqueue_request (LeaseAckMiddleware)
-        self.beat()
-        self._heartbeat = task.LoopingCall(self.beat)
-        self._heartbeat.start(self.ttl / 3, now=False)
+        self._mark_open()
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             self.crawler.signals.connect(self._item_done, signal=signal)
         self.crawler.signals.connect(self._request_failed, signal=url_failed)
+        self.crawler.signals.connect(self._callback_failed, signal=signals.spider_error)
         self.crawler.signals.connect(self._idle, signal=signals.spider_idle)
+        self.crawler.signals.connect(self._closed, signal=signals.spider_closed)  # after RunLedger's: counts saved
+        for call, every in ((self._touch, max(self.claim_idle / 3, 0.5)), (self._mark_open, OPEN_TTL / 3),
+                            (self._poll, 0.1)):
+            loop = task.LoopingCall(call)
+            loop.start(every, now=False)
+            self._loops.append(loop)
 
     def close(self, reason):
-        if self._heartbeat is not None and self._heartbeat.running:
-            self._heartbeat.stop()
-        if reason != "shutdown":  # a clean finish: nothing of ours is in flight any more
-            self.server.delete(self.keys.worker(self.worker))
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
 
-    def beat(self) -> None:
-        self.server.set(self.keys.worker(self.worker), str(time.time()), ex=self.ttl)
+    def has_pending_requests(self) -> bool:
+        return bool(self.local)
 
     def enqueue_request(self, request: Request) -> bool:
         queued = getattr(self.spider, "lease_queued", None)
@@ -237,19 +326,35 @@ class DistributedScheduler(Scheduler):
             if queued is not None:
                 queued.add(request)
 
+    def next_request(self) -> Request | None:
+        if self.local:
+            return self.local.popleft()
+        return self._read()
+
+    # ---- adding and reading entries
     def _enqueue(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
-            return False
+        if request.meta.pop("hiwatch_local", False):  # read from the stream by the idle poller: already ours
+            self.local.append(request)
+            return True
+        replaces = request.meta.pop("hiwatch_entry", None)  # a retry or redirect: it takes its entry's place
+        queue = self.queues["a" if request.meta.get("hiwatch_kind") == "article" else "d"]
+        sets = []
+        if not request.dont_filter:
+            sets.append((self.keys.dupefilter(self.spider.name), self.fingerprints.request_fingerprint(request)))
         # an article link: one worker fetches it, whoever found it. The claim is marked in the meta, so a retry,
         # a redirect or the next page of the article (which copy the meta) is queued without claiming again
         claim = self._claim_of(request)
         if claim:
             request.meta["hiwatch_claimed"] = True
-            if not self.queue.push_claimed(request, self.keys.article_claims(self.spider.name), claim):
-                self.stats.inc_value("scheduler/claimed_elsewhere/redis")
-                return False
-        else:
-            self.queue.push(request)
+            sets.append((self.keys.article_claims(self.spider.name), claim))
+        data = pickle.dumps(request.to_dict(spider=self.spider), protocol=pickle.HIGHEST_PROTOCOL)
+        if replaces:
+            self._done(replaces)
+        if not queue.add({"r": data}, tuple(sets), replaces=self._entry(replaces) if replaces else None):
+            self.stats.inc_value("scheduler/duplicate/redis")  # seen (dupefilter) or claimed by another worker
+            if not request.dont_filter:
+                self.fingerprints.log(request, self.spider)
+            return False
         self.stats.inc_value("scheduler/enqueued/redis")
         return True
 
@@ -261,101 +366,154 @@ class DistributedScheduler(Scheduler):
             return None
         return meta.get("article_url")
 
-    def next_request(self):
-        request = self.queue.pop()
-        if request is None:
-            self.rescue_dead_workers()
-            request = self.queue.pop()
-        if request is not None:
-            self.stats.inc_value("scheduler/dequeued/redis")
-        return request
+    def _entry(self, token: str) -> tuple[str, str]:
+        """The stream key and entry id of a token `d/<id>` or `a/<id>` (as kept in a request's meta)."""
+        kind, _, entry_id = token.partition("/")
+        return self.queues[kind].key, entry_id
 
-    def has_pending_requests(self) -> bool:
-        return len(self.queue) > 0
+    def _read(self) -> Request | None:
+        """The next request: the discovery stream first (seeds, list pages), then the articles; a list page queued
+        behind hundreds of articles would starve the workers of links (FIFO made two workers no faster than one)."""
+        for kind in KINDS:
+            queue = self.queues[kind]
+            while (entry := queue.read()) is not None:
+                entry_id, fields = entry
+                if not fields:  # a duplicate deleted after it was delivered
+                    queue.ack(entry_id)
+                    continue
+                if b"seed" in fields:
+                    self._expand_seed(entry_id, int(fields[b"seed"]))
+                    continue
+                request = request_from_dict(pickle.loads(fields[b"r"]), spider=self.spider)
+                token = f"{kind}/{entry_id}"
+                request.meta["hiwatch_entry"] = token
+                self.working[token] = self.working.get(token, 0) + 1
+                self.stats.inc_value("scheduler/dequeued/redis")
+                return request
+        return None
+
+    def _expand_seed(self, entry_id: str, index: int) -> None:
+        """A seed entry becomes the discovery requests of that entry of the site's record, added in one
+        transaction with the seed's acknowledgement."""
+        spider, key = self.spider, self.queues["d"].key
+        pipe = self.server.pipeline(transaction=True)
+        for request in spider.discovery_requests(spider.source.discovery[index]):
+            pipe.xadd(key, {"r": pickle.dumps(request.to_dict(spider=spider), protocol=pickle.HIGHEST_PROTOCOL)},
+                      nomkstream=True)
+        pipe.xack(key, GROUP, entry_id)
+        pipe.execute()
+
+    # ---- acknowledgements
+    def _done(self, entry_id: str) -> None:
+        left = self.working.get(entry_id, 0) - 1
+        if left > 0:
+            self.working[entry_id] = left
+        else:
+            self.working.pop(entry_id, None)
+
+    def ack(self, token: str | None) -> None:
+        if token:
+            self._done(token)
+            key, entry_id = self._entry(token)
+            self.server.xack(key, GROUP, entry_id)
 
     def _item_done(self, item=None, response=None, spider=None, **kwargs) -> None:
-        if response is not None:
-            self.queue.ack(response.request.meta.get("hiwatch_lease") if response.request else None)
+        if response is not None and response.request is not None:
+            self.ack(response.request.meta.get("hiwatch_entry"))
 
     def _request_failed(self, request=None, **_) -> None:
-        """An errback's failure (its output never reaches the spider middlewares): the request is done."""
+        """A failure recorded in the run ledger (an errback's, or a callback's given up): the entry is done."""
         if request is not None:
-            self.queue.ack(request.meta.get("hiwatch_lease"))
+            self.ack(request.meta.get("hiwatch_entry"))
 
-    def rescue_dead_workers(self, every: float = 3.0) -> int:
-        """Put back on the queue what workers without a heartbeat had taken; returns how many requests."""
-        now = time.monotonic()
-        if now - self._last_rescue < every:
-            return 0
-        self._last_rescue = now
-        rescued = 0
-        for key in self.server.scan_iter(self.keys.inflight_pattern(self.spider.name)):
-            worker = key.decode().rsplit(":", 1)[1]
-            if worker == self.worker or self.server.exists(self.keys.worker(worker)):
-                continue
-            claimed = f"{key.decode()}:rescue:{self.worker}"
-            try:
-                self.server.rename(key, claimed)  # atomic: only one worker gets to re-queue them
-            except redis.ResponseError:
-                continue
-            for data in self.server.hvals(claimed):
-                self.queue.push_raw(data)
-                rescued += 1
-            self.server.delete(claimed)
-            log.warning("%s: re-queued %d requests of dead worker %s", self.spider.name, rescued, worker)
-        for key in self.server.scan_iter(self.keys.seed_lease_pattern(self.spider.name)):
-            worker = key.decode().rsplit(":", 1)[1]
-            if worker == self.worker or self.server.exists(self.keys.worker(worker)):
-                continue
-            while self.server.lmove(key, self.keys.seeds(self.spider.name), "LEFT", "RIGHT") is not None:
-                rescued += 1
-        return rescued
+    def _callback_failed(self, failure, response, spider=None) -> None:
+        """A callback (or a spider middleware) raised — the database away for a moment: try the request again
+        after a pause, twice, then record the failure; either way its entry is released, never left pending."""
+        request = response.request if isinstance(response, Response) else getattr(failure, "request", None)
+        if request is None or not request.meta.get("hiwatch_entry"):
+            return
+        attempt = request.meta.get("hiwatch_attempt", 0) + 1
+        if attempt > self.retries:
+            fail(self.crawler, request.meta.get("article_url") or request.url, "error",
+                 f"callback failed {attempt} times: {failure.type.__name__}: {failure.getErrorMessage()}"[:500],
+                 request=request)
+            return
+        retry = request.replace(dont_filter=True)
+        retry.meta["hiwatch_attempt"] = attempt
+        self.stats.inc_value("scheduler/callback_retries/redis")
+        log.warning("%s: %s failed in its callback (%s); trying again in %.0f s", spider.name if spider else "",
+                    request.url, failure.type.__name__, self.retry_delay * 2 ** (attempt - 1))
+        _later(self.retry_delay * 2 ** (attempt - 1), lambda: self.enqueue_request(retry))
+
+    # ---- liveness, idling and the end of the run
+    def _touch(self) -> None:
+        try:
+            for kind, queue in self.queues.items():
+                queue.touch([t.partition("/")[2] for t in self.working if t.startswith(kind + "/")])
+        except redis.RedisError as exc:
+            log.warning("could not refresh in-flight entries: %s", exc)
+
+    def _mark_open(self) -> None:
+        self.server.set(self.keys.open_worker(self.spider.name, self.worker), "1", ex=OPEN_TTL)
+
+    def _closed(self, spider, reason) -> None:
+        self.server.delete(self.keys.open_worker(spider.name, self.worker))
 
     def work_remaining(self) -> bool:
-        """Anything queued, seeded or in flight anywhere for this spider."""
-        return not drained(self.server, self.keys, [self.spider.name])
+        """Anything not yet delivered or not yet acknowledged anywhere for this site."""
+        return not streams_drained(self.server, [self.queues[k].key for k in KINDS])
+
+    def _run_over(self) -> bool:
+        info = current_run(self.server, self.crawler.settings.get("HIWATCH_REDIS_NAMESPACE"))
+        return info is None or info.state == "done" or info.prefix != self.keys.prefix
+
+    def _poll(self) -> None:
+        """While the engine is idle: hand it whatever the stream has for us (another worker's list page may just
+        have added it), and close as soon as the run is drained — not at the engine's next 5-s heartbeat. A run
+        the coordinator ended early (interrupted) closes the spider even while it is busy."""
+        engine = self.crawler.engine
+        if self._closing or engine is None or engine.spider is None:
+            return
+        if not engine.spider_is_idle():
+            now = time.monotonic()
+            if now - self._last_run_check >= 1.0:
+                self._last_run_check = now
+                if self._run_over():
+                    self._close(engine, "shutdown")
+            return
+        request = self._read()
+        if request is not None:
+            request.meta["hiwatch_local"] = True
+            engine.crawl(request)
+            return
+        if not self.work_remaining() or self._run_over():
+            self._close(engine, "finished")
+
+    def _close(self, engine, reason: str) -> None:
+        self._closing = True
+        deferred_from_coro(engine.close_spider_async(reason=reason))
 
     def _idle(self, spider) -> None:
-        """Stay open while other workers may still produce requests for us; close when the run is drained."""
-        self.rescue_dead_workers(every=0)
-        info = current_run(self.server, self.crawler.settings.get("HIWATCH_REDIS_NAMESPACE"))
-        if info is None or info.state == "done" or info.prefix != self.keys.prefix:
-            return  # the run is over (or another has begun): close
-        if self.work_remaining():
-            raise DontCloseSpider
-        quiet_since = getattr(self, "_quiet_since", None)
-        if quiet_since is None:
-            self._quiet_since = time.monotonic()
-            raise DontCloseSpider
-        if time.monotonic() - quiet_since < self.crawler.settings.getfloat("HIWATCH_WORKER_QUIET", 3.0):
-            raise DontCloseSpider
+        """Stay open while the run has work that other workers may still turn into requests for us."""
+        if self._run_over() or not self.work_remaining():
+            return
+        raise DontCloseSpider
 
 
 class SeedsMiddleware:
-    """Spider middleware of a worker: instead of the spider's own start requests, the discovery entries this worker
-    takes from its site's seeds in Redis (each entry is started by exactly one worker); a seed stays leased to the
-    worker until its requests are on the shared queue, and a dead worker's seeds are put back (rescue)."""
-
-    def __init__(self, crawler):
-        settings = crawler.settings
-        self.crawler = crawler
-        self.server = connect_redis(settings.get("HIWATCH_REDIS_URL"))
-        self.keys = Keys(settings.get("HIWATCH_REDIS_PREFIX"))
-        self.worker = settings.get("HIWATCH_WORKER_ID")
+    """Spider middleware of a worker: the spider's own start requests are dropped — a worker's discovery requests
+    come from the seed entries of the site's stream, which the scheduler reads (one worker per entry) and turns
+    into `spider.discovery_requests(entry)` in the transaction that acknowledges the seed."""
 
     @classmethod
     def from_crawler(cls, crawler):
         if not crawler.settings.getbool("HIWATCH_DISTRIBUTED"):
             raise NotConfigured
-        return cls(crawler)
+        return cls()
 
     async def process_start(self, start):
-        spider = self.crawler.spider
-        seeds, lease = self.keys.seeds(spider.name), self.keys.seed_lease(spider.name, self.worker)
-        while (raw := self.server.lmove(seeds, lease, "LEFT", "RIGHT")) is not None:
-            for request in spider.discovery_requests(spider.source.discovery[json.loads(raw)["entry"]]):
-                yield request
-            self.server.lrem(lease, 1, raw)  # its requests are on the shared queue now
+        return
+        yield  # an async generator that yields nothing
 
 
 def _later(delay: float, call) -> None:
@@ -369,15 +527,16 @@ def _later(delay: float, call) -> None:
 
 
 class LeaseAckMiddleware:
-    """Spider middleware, the one nearest the engine: acknowledge a leased request once the requests its callback
-    produced are on the shared queue (or refused there), unless it produced an item (that one is acked when the
-    item has been stored or dropped).
+    """Spider middleware, the one nearest the engine: acknowledge a stream entry once the requests its callback
+    produced are on the stream (or refused there), unless it produced an item (that one is acked when the item
+    has been stored or dropped).
 
     Scrapy takes a callback's output in order but enqueues it a little later, so a list page acked as soon as its
     output was read could die with a few of its article requests only in memory: nobody would fetch the page, or
-    them, again. The scheduler notes every request it is handed (`spider.lease_queued`); the ack waits for those."""
+    them, again. The scheduler notes every request it is handed (`spider.lease_queued`); the ack waits for those.
+    A produced request does not carry its parent's entry id (the next page of an article copies the meta)."""
 
-    WAIT = 60.0  # seconds: a request the scheduler never sees (the engine closing) must not hold the lease forever
+    WAIT = 60.0  # seconds: a request the scheduler never sees (the engine closing) must not hold the entry forever
 
     def __init__(self, crawler):
         self.crawler = crawler
@@ -391,13 +550,13 @@ class LeaseAckMiddleware:
         ack = getattr(spider, "lease_ack", None)
         if not ack or produced_item or response is None or response.request is None:
             return
-        lease = response.request.meta.get("hiwatch_lease")
+        entry = response.request.meta.get("hiwatch_entry")
         queued = getattr(spider, "lease_queued", None)
         deadline = time.monotonic() + self.WAIT
 
         def when_queued() -> None:
             if queued is None or all(request in queued for request in requests) or time.monotonic() > deadline:
-                ack(lease)
+                ack(entry)
             else:
                 _later(0.01, when_queued)
 
@@ -407,6 +566,8 @@ class LeaseAckMiddleware:
     def _is_item(element, requests: list[Request]) -> bool:
         """Whether `element` is an item; a request is kept in `requests` for the ack to wait on."""
         if isinstance(element, Request):
+            element.meta.pop("hiwatch_entry", None)
+            element.meta.pop("hiwatch_attempt", None)
             requests.append(element)
             return False
         return True
@@ -426,20 +587,11 @@ class LeaseAckMiddleware:
         self._ack(response, produced, requests)
 
 
-_SLOT = """
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-local next_ms = tonumber(redis.call('GET', KEYS[1]) or '0')
-if now_ms >= next_ms then
-  redis.call('SET', KEYS[1], now_ms + tonumber(ARGV[1]), 'PX', tonumber(ARGV[1]) + 60000)
-  return 0
-end
-return next_ms - now_ms
-"""
-
-
 class SharedPolitenessMiddleware:
-    """Downloader middleware: at most one request start per host per DOWNLOAD_DELAY across all workers."""
+    """Downloader middleware: at most one request start per host per DOWNLOAD_DELAY across all workers.
+
+    The host's slot is a Redis key set with `SET NX PX delay`: whoever creates it may start a request now, and
+    nobody else can until it expires `delay` ms later; the others sleep for its remaining time (PTTL)."""
 
     def __init__(self, crawler):
         settings = crawler.settings
@@ -448,19 +600,16 @@ class SharedPolitenessMiddleware:
             raise NotConfigured
         self.server = connect_redis(settings.get("HIWATCH_REDIS_URL"))
         self.keys = Keys(settings.get("HIWATCH_REDIS_PREFIX"))
-        self._slot = self.server.register_script(_SLOT)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
 
     async def process_request(self, request):
-        host = urlsplit(request.url).hostname or ""
-        while True:
-            wait_ms = int(self._slot(keys=[self.keys.host_slot(host)], args=[self.delay_ms]))
-            if wait_ms <= 0:
-                return None
-            await asyncio.sleep(wait_ms / 1000)
+        key = self.keys.host_slot(urlsplit(request.url).hostname or "")
+        while not self.server.set(key, b"1", nx=True, px=self.delay_ms):
+            await asyncio.sleep(max(self.server.pttl(key), 1) / 1000)  # -2: it has just expired, try again
+        return None
 
 
 def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
@@ -483,30 +632,26 @@ def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
 
 
 def seed(server: redis.Redis, keys: Keys, sources) -> int:
-    """One seed per discovery entry of every site: `{"entry": i}` on the site's seeds list."""
+    """Each site's stream and consumer group, with one seed entry per discovery entry of the site."""
     count = 0
     for source in sources:
-        server.delete(keys.seeds(source.name))
+        for key in keys.streams(source.name):
+            server.delete(key)
+            create_stream(server, key)
         for index, _ in enumerate(source.discovery):
-            server.rpush(keys.seeds(source.name), json.dumps({"entry": index}))
+            server.xadd(keys.discovery(source.name), {"seed": str(index)})
             count += 1
     return count
 
 
 def drained(server: redis.Redis, keys: Keys, names: list[str]) -> bool:
-    """No seed, queued request or leased request or seed left for these spiders."""
-    for name in names:
-        if server.llen(keys.seeds(name)) or server.zcard(keys.queue(name)):
-            return False
-        if any(server.hlen(key) for key in server.scan_iter(keys.inflight_pattern(name))):
-            return False
-        if any(server.llen(key) for key in server.scan_iter(keys.seed_lease_pattern(name))):
-            return False
-    return True
+    """Every entry of these sites' streams delivered and acknowledged: no worker can produce more."""
+    return streams_drained(server, [key for name in names for key in keys.streams(name)])
 
 
-def live_workers(server: redis.Redis, keys: Keys) -> int:
-    return sum(1 for _ in server.scan_iter(keys.worker("*")))
+def open_workers(server: redis.Redis, keys: Keys) -> int:
+    """Workers whose spiders have not yet closed (and saved their counts); a killed one drops out after 30 s."""
+    return sum(1 for _ in server.scan_iter(keys.open_worker("*", "*")))
 
 
 def source_counts(database: Database, run_id: int) -> dict[str, Counter]:

@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 import time
+from contextlib import contextmanager
 
 from scrapy.crawler import CrawlerProcess
 from sqlalchemy import select
@@ -13,7 +16,7 @@ from crawler.run.crawl import CrawlResult, scrapy_settings
 from crawler.db import Database, connect
 from crawler.db.models import FetchFailure
 from crawler.run.distributed import (Keys, RunInfo, clear_run, connect_redis, current_run, distributed_settings,
-                                 drained, live_workers, publish_run, seed, source_counts)
+                                 drained, open_workers, publish_run, seed, source_counts)
 from crawler.db.lock import DatabaseLock, close_stale_runs
 from crawler.logs import attach_file_log
 from crawler.run.replay import ReplayServer
@@ -23,26 +26,44 @@ from crawler.window import Window
 log = logging.getLogger("hiwatch.scaleout")
 
 
+@contextmanager
+def sigterm_as_interrupt():
+    """SIGTERM (systemd, Kubernetes) stops the coordinator as Ctrl-C does: a KeyboardInterrupt in the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_coordinator(database: Database, sources: SourcesFile, window: Window, redis_url: str,
                     namespace: str = "hiwatch", site_names: list[str] | None = None, replay_dirs=(),
                     replay_log: str | None = None, polite: bool | None = None, sources_file: str | None = None,
-                    extra_settings: dict | None = None, timeout: float = 6 * 3600,
-                    quiet_seconds: float = 3.0) -> CrawlResult:
-    """Record the run, seed the shared queues, wait until workers have drained them, close the run."""
+                    extra_settings: dict | None = None, timeout: float = 6 * 3600, poll: float = 0.1) -> CrawlResult:
+    """Record the run, seed the sites' streams, wait until workers have drained them, close the run.
+
+    SIGTERM stops it as Ctrl-C does: the run ends `interrupted`, its Redis keys are removed."""
     server = connect_redis(redis_url)
     selected = [sources.get(name) for name in site_names] if site_names else sources.enabled()
     names = [s.name for s in selected]
     if polite is None:
         polite = not replay_dirs
-    with DatabaseLock(database, "crawl"):
+    with sigterm_as_interrupt(), DatabaseLock(database, "crawl"):
         close_stale_runs(database)
         run_id = start_run(database, window, names, {"distributed": True, "sites": site_names,
                                                      "replay": [str(d) for d in replay_dirs]})
         keys = Keys(f"{namespace}:{run_id}:{int(time.time())}")
-        clear_run(server, keys)
-        replay = ReplayServer(list(replay_dirs), log_path=replay_log).start() if replay_dirs else None
-        status, message = None, None
+        status, message, info, replay = None, None, None, None
         try:
+            clear_run(server, keys)
+            replay = ReplayServer(list(replay_dirs), log_path=replay_log).start() if replay_dirs else None
             info = RunInfo(run_id, window.first.isoformat(), window.last.isoformat(), names,
                            database.engine.url.render_as_string(hide_password=False), keys.prefix,
                            replay=replay.url if replay else None, polite=polite, sources_file=sources_file,
@@ -51,26 +72,24 @@ def run_coordinator(database: Database, sources: SourcesFile, window: Window, re
             publish_run(server, namespace, info)
             log.warning("run %d: %d seeds for %s on %s; waiting for workers", run_id, seeded, ", ".join(names),
                         redis_url)
-            started, quiet_since = time.monotonic(), None
-            while True:
-                time.sleep(0.5)
-                if drained(server, keys, names):
-                    quiet_since = quiet_since or time.monotonic()
-                    if time.monotonic() - quiet_since >= quiet_seconds:
-                        break
-                else:
-                    quiet_since = None
+            started = time.monotonic()
+            while not drained(server, keys, names):  # exact: an entry is acknowledged only once its work is done
                 if time.monotonic() - started > timeout:
                     status, message = "failed", f"workers did not drain the queues within {timeout:.0f} s"
                     break
+                time.sleep(poll)
         except KeyboardInterrupt:
             status, message = "interrupted", "the coordinator was stopped"
         finally:
-            info.state = "done"
-            publish_run(server, namespace, info)
+            ended = time.monotonic()
+            if info is not None:
+                info.state = "done"
+                publish_run(server, namespace, info)
+            for name in names:  # nothing more to take: an interrupted run's workers stop
+                server.delete(*keys.streams(name))
             deadline = time.monotonic() + 30
-            while live_workers(server, keys) and time.monotonic() < deadline:
-                time.sleep(0.5)  # let the workers write their last counts
+            while open_workers(server, keys) and time.monotonic() < deadline:
+                time.sleep(poll)  # let the workers write their last counts
             if replay:
                 replay.stop()
             clear_run(server, keys)
@@ -82,6 +101,8 @@ def run_coordinator(database: Database, sources: SourcesFile, window: Window, re
         silent = [s.name for s in selected if s.expect_articles and per_source.get(s.name, {}).get("links_found", 0) == 0]
         status = status or run_status(per_source, interrupted=False)
         finish_run(database, run_id, status, message)
+        log.warning("run %d: %s, closed %.2f s after the streams were drained", run_id, status,
+                    time.monotonic() - ended)
         return CrawlResult(run_id, status, per_source, failures, silent)
 
 
@@ -94,7 +115,7 @@ def wait_for_run(redis_url: str, namespace: str, wait_seconds: float) -> RunInfo
             return info
         if time.monotonic() >= deadline:
             return None
-        time.sleep(1.0)
+        time.sleep(0.25)
 
 
 def run_worker(info: RunInfo, redis_url: str, namespace: str, database_url: str | None = None,
