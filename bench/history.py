@@ -341,6 +341,11 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("HIWATCH_TEST_PG",
                                                       "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the filled database (print its URL) for later --reuse runs")
+    parser.add_argument("--reuse", metavar="URL",
+                        help="time the reads of an already filled database (a --keep run's; one --db kind) "
+                             "instead of filling one: no crawl, nothing dropped")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hiwatch-history-"))
     _truths, sources = generate(work / "replay", args.pages)
@@ -348,7 +353,20 @@ def main() -> None:
     figures: dict = {"machine": f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", "args": vars(args) | {"json": None}}
     print(f"history benchmark: {args.articles} articles over {args.weeks} weeks, crawl of {args.pages} new pages; "
           f"load average {os.getloadavg()}")
-    for kind in args.db.split(","):
+    if args.reuse:
+        kind = "postgresql" if args.reuse.startswith("postgresql") else "sqlite"
+        connect(args.reuse).dispose()  # brought to the current schema (a new migration's indexes included)
+        path = Path(args.reuse.split("///", 1)[1]) if kind == "sqlite" else None
+        with connect(args.reuse).session() as session:
+            count = session.scalar(select(func.count()).select_from(Article))
+        print(f"[{kind}] reused {args.reuse}: {count} articles, "
+              f"{disk_bytes(args.reuse, path) / count:.0f} bytes on disk per article")
+        times = timings(args.reuse, sources, [history_friday, WEEK], args.repeat)
+        for name, (p50, p95) in times.items():
+            print(f"[{kind}] {name:38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {'ok' if p95 < 300 else 'OVER 300 ms'}"
+                  f"   load {os.getloadavg()[0]:.1f}")
+        figures[kind] = {"reused": args.reuse, "timings_ms": times}
+    for kind in ([] if args.reuse else args.db.split(",")):
         empty, filled = Scratch(kind, work, args.pg, "empty"), Scratch(kind, work, args.pg, "filled")
         try:
             written = fill(filled.url, args.articles, args.weeks)
@@ -367,14 +385,18 @@ def main() -> None:
                   f"stored articles within ±7 days compared")
             times = timings(filled.url, sources, [history_friday, WEEK], args.repeat)
             for name, (p50, p95) in times.items():
-                print(f"[{kind}] {name:38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {'ok' if p95 < 300 else 'OVER 300 ms'}")
+                print(f"[{kind}] {name:38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {'ok' if p95 < 300 else 'OVER 300 ms'}"
+                      f"   load {os.getloadavg()[0]:.1f}")
             figures[kind] = {"fill": written, "bytes_per_article": filled_bytes / written["articles"],
                              "crawl_empty": rate_empty, "crawl_filled": rate_filled,
                              "crawl_ratio": rate_filled / rate_empty, "lookup_rows_read": read,
                              "lookup_compared": compared, "timings_ms": times}
         finally:
             empty.drop()
-            filled.drop()
+            if args.keep:
+                print(f"[{kind}] kept the filled database: {filled.url} (--reuse it; drop it when done)")
+            else:
+                filled.drop()
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     print(f"\nwork files in {work} (delete when done)")
