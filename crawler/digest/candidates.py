@@ -6,8 +6,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import inspect, select
-from sqlalchemy.orm import Session, load_only, undefer
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session, aliased, load_only, undefer
 
 from crawler.db.models import Article, Digest, DigestItem
 from crawler.db.cluster import as_utc, assign_cluster
@@ -154,12 +154,19 @@ def printed_before(session: Session, window: Window, cluster_ids: list[int]) -> 
     """cluster id → numbers of earlier issues that printed a copy of that story (a copy from last week, say)."""
     if not cluster_ids:
         return {}
+    # the window's cluster keys as a subquery, not thousands of bound parameters (PostgreSQL planned a 3,000-id
+    # IN list in longer than it took to run)
+    week = aliased(Article)
+    keys = select(func.coalesce(week.cluster_id, week.id)).where(
+        week.published_at >= window.start, week.published_at < window.end, week.status == "ok")
     query = (select(Article.cluster_id, Digest.number)
              .join(DigestItem, DigestItem.article_id == Article.id)
              .join(Digest, Digest.id == DigestItem.digest_id)
-             .where(Article.cluster_id.in_(cluster_ids), Digest.friday < window.last)
+             .where(Article.cluster_id.in_(keys), Digest.friday < window.last)
              .order_by(Digest.number))
+    wanted = set(cluster_ids)
     found: dict[int, list[int]] = {}
     for cluster_id, number in session.execute(query):
-        found.setdefault(cluster_id, []).append(number)
+        if cluster_id in wanted:
+            found.setdefault(cluster_id, []).append(number)
     return found
