@@ -291,6 +291,17 @@ def print_times(kind: str, times: dict) -> None:
               f" | load {load:.1f}")
 
 
+def forget_crawls(url: str, articles: int) -> None:
+    """Delete what crawls stored into a filled database (articles past the fill's `articles` ids, their pages and
+    bands, the list pages' validators), so that the next crawl stores the week again."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in ("DELETE FROM minhash_bands WHERE article_id > :n", "DELETE FROM raw_pages WHERE article_id > :n",
+                          "DELETE FROM articles WHERE id > :n", "DELETE FROM discovery_pages"):
+            conn.execute(text(statement), {"n": articles})
+    engine.dispose()
+
+
 def disk_bytes(url: str, path: Path | None) -> int:
     if path is not None:
         return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
@@ -365,6 +376,10 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--keep", action="store_true",
                         help="keep the filled database (print its URL) for later --reuse runs")
+    parser.add_argument("--crawls", type=int, default=0, metavar="N",
+                        help="with --reuse: N interleaved pairs of crawls, a fresh empty database and the filled "
+                             "one (its articles past --articles, i.e. an earlier crawl's, deleted first), their "
+                             "ratios and median")
     parser.add_argument("--reuse", metavar="URL",
                         help="time the reads of an already filled database (a --keep run's; one --db kind) "
                              "instead of filling one: no crawl, nothing dropped")
@@ -386,6 +401,26 @@ def main() -> None:
         times = timings(args.reuse, sources, [history_friday, WEEK], args.repeat)
         print_times(kind, times)
         figures[kind] = {"reused": args.reuse, "timings_ms": times}
+        ratios = []
+        for n in range(args.crawls):
+            forget_crawls(args.reuse, args.articles)
+            empty = Scratch(kind, work, args.pg, f"empty{n}")
+            try:
+                order = [("empty", empty.url), ("filled", args.reuse)]
+                rates = {}
+                for name, url in (order if n % 2 == 0 else order[::-1]):  # alternate which goes first
+                    load = os.getloadavg()[0]
+                    rates[name], stored, wall = crawl(url, work / "replay", sources)
+                    print(f"[{kind}] crawl {n + 1} into the {name} database: {rates[name]:.1f} pages/s "
+                          f"({stored} stored, {wall:.1f} s, load {load:.1f} before)")
+                ratios.append(rates["filled"] / rates["empty"])
+                print(f"[{kind}] crawl {n + 1}: filled / empty = {ratios[-1]:.0%}")
+            finally:
+                empty.drop()
+        if ratios:
+            print(f"[{kind}] crawl ratios {', '.join(f'{r:.0%}' for r in ratios)}: median "
+                  f"{statistics.median(ratios):.0%} (goal ≥ 90 %)")
+            figures[kind]["crawl_ratios"] = ratios
     for kind in ([] if args.reuse else args.db.split(",")):
         empty, filled = Scratch(kind, work, args.pg, "empty"), Scratch(kind, work, args.pg, "filled")
         try:
