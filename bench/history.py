@@ -12,7 +12,8 @@ failures, one published issue a week); then
   database and into the filled one, and prints both rates and their ratio;
 - times what the analyst and the operator run, in process and `--repeat` times each (p50, p95): the week's
   candidates (`digest candidates`), the review page's week view (GET /week/FRIDAY through the Flask app),
-  `hiwatch status` and `hiwatch runs --last 5`, for a filled history week and the crawled week;
+  `hiwatch status` and `hiwatch runs --last 5`, for a filled history week and the crawled week (and, for the
+  history week, the week view with every card rendered: `?n=all`);
 - prints the bytes on disk per stored article (raw page included) and what the near-duplicate lookup touches
   per new article (band rows read, candidates compared).
 
@@ -233,8 +234,9 @@ def crawl(url: str, replay: Path, sources: Path) -> tuple[float, int, float]:
     return stored / usage.wall, stored, usage.wall
 
 
-def timings(url: str, sources_path: Path, fridays: list[str], repeat: int) -> dict[str, tuple[float, float]]:
-    """name → (p50 ms, p95 ms) of the analyst's and operator's reads, in process."""
+def timings(url: str, sources_path: Path, fridays: list[str], repeat: int) -> dict[str, tuple]:
+    """name → (wall p50, p95, CPU p50, p95 in ms, load average after) of the analyst's and operator's reads, in
+    process."""
     from crawler.config import load_sources
     from crawler.digest.candidates import candidates
     from crawler.run.report import runs_data, status_data
@@ -253,20 +255,51 @@ def timings(url: str, sources_path: Path, fridays: list[str], repeat: int) -> di
         def week_view(friday=friday):
             response = client.get(f"/week/{friday}")
             assert response.status_code == 200, response.status_code
+        def every_card(friday=friday):
+            response = client.get(f"/week/{friday}?n=all")
+            assert response.status_code == 200, response.status_code
         jobs[f"digest candidates {friday}"] = candidates_of
         jobs[f"review week view {friday}"] = week_view
+        if friday == fridays[0]:  # the page renders the best 100 cards; every one on demand (?n=all)
+            jobs[f"week view, every card {friday}"] = every_card
     out = {}
     for name, job in jobs.items():
         job()  # warm: the first call loads the lexicon and compiles templates
-        samples = []
+        walls, cpus = [], []
         for _ in range(repeat):
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             job()
-            samples.append((time.perf_counter() - started) * 1000)
-        samples.sort()
-        out[name] = (statistics.median(samples), samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)])
+            walls.append((time.perf_counter() - started) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+        out[name] = (*_p50_p95(walls), *_p50_p95(cpus), os.getloadavg()[0])
     database.dispose()
     return out
+
+
+def _p50_p95(samples: list[float]) -> tuple[float, float]:
+    samples = sorted(samples)
+    return statistics.median(samples), samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
+
+
+def print_times(kind: str, times: dict) -> None:
+    """Wall p50/p95 and this process's CPU p50/p95 (on a loaded machine the wall time is mostly waiting for a
+    core: the CPU time is what the read itself costs; with SQLite it includes the database's work, with
+    PostgreSQL not the server's)."""
+    for name, (p50, p95, cpu50, cpu95, load) in times.items():
+        print(f"[{kind}] {name:38} wall p50 {p50:7.1f} p95 {p95:7.1f} ms | CPU p50 {cpu50:7.1f} p95 {cpu95:7.1f} ms"
+              f" | {'ok' if p95 < 300 else 'OVER 300 ms'} by wall, {'ok' if cpu95 < 300 else 'OVER 300 ms'} by CPU"
+              f" | load {load:.1f}")
+
+
+def forget_crawls(url: str, articles: int) -> None:
+    """Delete what crawls stored into a filled database (articles past the fill's `articles` ids, their pages and
+    bands, the list pages' validators), so that the next crawl stores the week again."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in ("DELETE FROM minhash_bands WHERE article_id > :n", "DELETE FROM raw_pages WHERE article_id > :n",
+                          "DELETE FROM articles WHERE id > :n", "DELETE FROM discovery_pages"):
+            conn.execute(text(statement), {"n": articles})
+    engine.dispose()
 
 
 def disk_bytes(url: str, path: Path | None) -> int:
@@ -341,6 +374,15 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("HIWATCH_TEST_PG",
                                                       "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"))
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the filled database (print its URL) for later --reuse runs")
+    parser.add_argument("--crawls", type=int, default=0, metavar="N",
+                        help="with --reuse: N interleaved pairs of crawls, a fresh empty database and the filled "
+                             "one (its articles past --articles, i.e. an earlier crawl's, deleted first), their "
+                             "ratios and median")
+    parser.add_argument("--reuse", metavar="URL",
+                        help="time the reads of an already filled database (a --keep run's; one --db kind) "
+                             "instead of filling one: no crawl, nothing dropped")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="hiwatch-history-"))
     _truths, sources = generate(work / "replay", args.pages)
@@ -348,7 +390,38 @@ def main() -> None:
     figures: dict = {"machine": f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}", "args": vars(args) | {"json": None}}
     print(f"history benchmark: {args.articles} articles over {args.weeks} weeks, crawl of {args.pages} new pages; "
           f"load average {os.getloadavg()}")
-    for kind in args.db.split(","):
+    if args.reuse:
+        kind = "postgresql" if args.reuse.startswith("postgresql") else "sqlite"
+        connect(args.reuse).dispose()  # brought to the current schema (a new migration's indexes included)
+        path = Path(args.reuse.split("///", 1)[1]) if kind == "sqlite" else None
+        with connect(args.reuse).session() as session:
+            count = session.scalar(select(func.count()).select_from(Article))
+        print(f"[{kind}] reused {args.reuse}: {count} articles, "
+              f"{disk_bytes(args.reuse, path) / count:.0f} bytes on disk per article")
+        times = timings(args.reuse, sources, [history_friday, WEEK], args.repeat)
+        print_times(kind, times)
+        figures[kind] = {"reused": args.reuse, "timings_ms": times}
+        ratios = []
+        for n in range(args.crawls):
+            forget_crawls(args.reuse, args.articles)
+            empty = Scratch(kind, work, args.pg, f"empty{n}")
+            try:
+                order = [("empty", empty.url), ("filled", args.reuse)]
+                rates = {}
+                for name, url in (order if n % 2 == 0 else order[::-1]):  # alternate which goes first
+                    load = os.getloadavg()[0]
+                    rates[name], stored, wall = crawl(url, work / "replay", sources)
+                    print(f"[{kind}] crawl {n + 1} into the {name} database: {rates[name]:.1f} pages/s "
+                          f"({stored} stored, {wall:.1f} s, load {load:.1f} before)")
+                ratios.append(rates["filled"] / rates["empty"])
+                print(f"[{kind}] crawl {n + 1}: filled / empty = {ratios[-1]:.0%}")
+            finally:
+                empty.drop()
+        if ratios:
+            print(f"[{kind}] crawl ratios {', '.join(f'{r:.0%}' for r in ratios)}: median "
+                  f"{statistics.median(ratios):.0%} (goal ≥ 90 %)")
+            figures[kind]["crawl_ratios"] = ratios
+    for kind in ([] if args.reuse else args.db.split(",")):
         empty, filled = Scratch(kind, work, args.pg, "empty"), Scratch(kind, work, args.pg, "filled")
         try:
             written = fill(filled.url, args.articles, args.weeks)
@@ -366,15 +439,17 @@ def main() -> None:
             print(f"[{kind}] near-duplicate lookup per new article: {read:.1f} band rows read, {compared:.1f} "
                   f"stored articles within ±7 days compared")
             times = timings(filled.url, sources, [history_friday, WEEK], args.repeat)
-            for name, (p50, p95) in times.items():
-                print(f"[{kind}] {name:38} p50 {p50:7.1f} ms   p95 {p95:7.1f} ms   {'ok' if p95 < 300 else 'OVER 300 ms'}")
+            print_times(kind, times)
             figures[kind] = {"fill": written, "bytes_per_article": filled_bytes / written["articles"],
                              "crawl_empty": rate_empty, "crawl_filled": rate_filled,
                              "crawl_ratio": rate_filled / rate_empty, "lookup_rows_read": read,
                              "lookup_compared": compared, "timings_ms": times}
         finally:
             empty.drop()
-            filled.drop()
+            if args.keep:
+                print(f"[{kind}] kept the filled database: {filled.url} (--reuse it; drop it when done)")
+            else:
+                filled.drop()
     if args.json:
         args.json.write_text(json.dumps(figures, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     print(f"\nwork files in {work} (delete when done)")

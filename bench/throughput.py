@@ -279,6 +279,9 @@ def hiwatch_rows_count(db: Path) -> int:
         return conn.execute("SELECT count(*) FROM articles").fetchone()[0]
 
 
+CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def mb(n: int) -> str:
     return f"{n / 1024 / 1024:.0f} MB"
 
@@ -309,7 +312,7 @@ def time_reextract(db: Path, sources: Path, stored: int) -> None:
     print(f"reextract {stored:6d} stored articles in {r_usage.wall:7.1f} s = "
           f"{stored / r_usage.wall:7.1f} pages/s | CPU {r_usage.cpu:.1f} s = {r_ms:.2f} ms per page "
           f"(all processes; {_own_cpu(r_usage) / max(1, stored) * 1000:.2f} ms in the main one): "
-          f"{1000 * (os.cpu_count() or 1) / r_ms:.0f} pages/s if the {os.cpu_count()} cores were its alone | "
+          f"{1000 * CORES / r_ms:.0f} pages/s if the {CORES} cores it may use were its alone | "
           f"peak PSS tree {mb(r_usage.peak_pss_tree)} | load {r_usage.load[0]} → {r_usage.load[1]} | "
           f"exit {r_usage.returncode}")
     if r_usage.returncode:
@@ -400,7 +403,7 @@ def main() -> None:
             rate_c = report("scrapy-only", c_usage, fetched, requests_in(c_log))
             print(f"ceiling   the same spider without extraction: {rate_c:.1f} pages/s — hiwatch reaches "
                   f"{rate_h / rate_c:.0%} of it" + (f", the trafilatura baseline {rate_b / rate_c:.0%}" if rate_b else ""))
-            cores = os.cpu_count() or 1
+            cores = CORES
             cpu_h = usage.cpu / max(1, len(rows)) * 1000
             cpu_c = c_usage.cpu / max(1, fetched) * 1000
             goal = GOAL_SHARE * rate_c

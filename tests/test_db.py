@@ -172,3 +172,22 @@ def test_upgrade_from_0005_adds_digests_built_by(db_url):
         assert session.scalars(select(Digest)).one().built_by is None
     database.dispose()
     engine.dispose()
+
+
+def test_a_runs_articles_are_found_by_index_not_by_reading_every_stored_article(db, db_url):
+    """The end of every crawl counts and lists what its run stored (crawler.run.report.print_crawl_summary) and
+    `hiwatch runs` derives a killed run's counts the same way: with years of history a scan of articles grows
+    with it (1.7 s at 250,000 articles on SQLite). The planner must be able to answer by the index."""
+    from sqlalchemy import func, select, text
+
+    from crawler.db.models import Article
+
+    query = select(func.count(Article.id)).where(Article.first_run_id == 7)
+    with db.engine.connect() as connection:
+        if db.engine.dialect.name == "sqlite":
+            compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+            plan = " ".join(str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}"))
+            assert "ix_articles_first_run" in plan, plan
+        else:
+            names = connection.execute(text("SELECT indexdef FROM pg_indexes WHERE tablename = 'articles'")).scalars()
+            assert any("(first_run_id)" in definition for definition in names)

@@ -82,6 +82,35 @@ def test_warm_up_starts_the_workers_and_the_pool_outlives_its_thread():
         shutdown()
 
 
+def test_the_pool_has_one_worker_per_cpu_the_process_may_use_not_per_cpu_of_the_machine():
+    """A crawl pinned to one core (taskset, a container's cpuset) starts one extraction worker: os.cpu_count()
+    counts the machine's cores, and two workers sharing one core only add switching. In a subprocess pinned to
+    one CPU, so this test process keeps its own mask."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    allowed = sorted(os.sched_getaffinity(0))
+    if os.cpu_count() is None or os.cpu_count() < 2 or not allowed:
+        pytest.skip("needs a machine with two CPUs to pin a process to one of them")
+    script = f"""
+import os
+os.sched_setaffinity(0, {{{allowed[0]}}})
+from crawler.analyse.pool import get_pool, shutdown
+pool = get_pool()
+print(pool._max_workers, os.cpu_count())
+shutdown()
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    workers, machine = map(int, done.stdout.split())
+    assert workers == 1 and machine >= 2
+
+
 def test_replay_handler_keeps_an_idle_connection_per_concurrent_request():
     """Every host's requests go to the one replay server: the pool must not close connections at Scrapy's
     per-host cap and open new ones (374 connections for 2,056 requests in the benchmark before; 16 after).

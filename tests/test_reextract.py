@@ -108,3 +108,31 @@ def load_sources_text(tmp_path):
     path.write_text(SOURCES.format(), encoding="utf-8")
     return load_sources(path)
 
+
+
+def test_reextract_in_the_worker_processes_gives_what_extracting_in_this_process_gives(tmp_path, monkeypatch):
+    """The real pool (two forkserver workers, several tasks in flight, batches read ahead) reports and writes the
+    same fields, article by article, as the same run done task by task in this process."""
+    from crawler.analyse.pool import shutdown
+
+    sources = load_sources_text(tmp_path)
+    results = []
+    for name in ("inline", "pool"):
+        (tmp_path / name).mkdir()
+        database = _database(tmp_path / name, sources)
+        if name == "inline":
+            monkeypatch.setattr(R, "get_pool", lambda workers=None: InlinePool())
+        else:
+            monkeypatch.undo()
+        try:
+            report = R.reextract(database, sources, batch=2, workers=2)
+        finally:
+            shutdown()
+        with database.session() as session:
+            rows = session.execute(select(Article.url, Article.extractor, Article.relevance,
+                                          *[getattr(Article, f) for f in R.FIELDS]).order_by(Article.url)).all()
+        database.dispose()
+        results.append(((report.examined, report.changed, report.unchanged, report.failed), dict(report.fields),
+                        report.examples, [tuple(row) for row in rows]))
+    assert results[0][0] == (4, 2, 1, 1)
+    assert results[1] == results[0]

@@ -615,3 +615,73 @@ def test_serve_runs_the_app_on_localhost(monkeypatch, tmp_path):
     result = CliRunner().invoke(hiwatch, ["serve", "--host", "0.0.0.0", "--port", "9000", "--db",
                                           f"sqlite:///{tmp_path / 'x.sqlite3'}"], env={"HIWATCH_WEB_TOKEN": "long-enough"})
     assert result.exit_code == 0 and calls[-1] == ("0.0.0.0", 9000) and "access token required" in result.output
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# a week of many stories: the best hundred cards first, the rest on demand, every one reachable and selectable
+
+MANY_WORDS = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+
+
+def seed_many(database, count: int) -> list[int]:
+    """`count` distinct relevant stories in the week ending 2025-09-05, each its own cluster; ids in insert order."""
+    from crawler.analyse.minhash import signature
+    from crawler.analyse.relevance import default_lexicon, stored
+
+    ids = []
+    with database.session() as session:
+        for n in range(count):
+            tag = "".join(MANY_WORDS[int(d)] for d in f"{n:03d}") + f"号{n}"  # a token only this story has
+            title, body = f"第{n}号 智慧医疗建设推进", f"{STORY_B}\n本条编号{tag}，仅此一篇。"
+            moment = datetime(2025, 9, 1 + n % 4, 8, n % 60, tzinfo=SHANGHAI).astimezone(timezone.utc)
+            article = Article(url=f"http://many.example.cn/{n}.html", site="test", source_name="人民网", title=title,
+                              body=body, published_at=moment, fetched_at=NOW, updated_at=NOW, origin="import",
+                              minhash=signature(title, body), **stored(score(title, body), default_lexicon()))
+            session.add(article)
+            session.flush()
+            article.cluster_id = article.id
+            ids.append(article.id)
+    return ids
+
+
+def card_ids(page: str) -> list[int]:
+    return [int(i) for i in re.findall(r'<li class="cand[^"]*" data-id="(\d+)"', page)]
+
+
+def test_week_view_renders_the_best_hundred_cards_and_the_rest_on_demand(client, db):
+    from crawler.web.drafts import cookie_name
+
+    ids = seed_many(db, 130)
+    page = text_of(client.get(WEEK))
+    first = card_ids(page)
+    assert len(first) == 100 and "还有 30 条未显示" in page
+    more = re.search(r'id="show-more" href="([^"]+)"', page).group(1).replace("&amp;", "&")
+    assert "n=200" in more
+    everything = card_ids(text_of(client.get(more.split("#")[0])))
+    assert sorted(everything) == sorted(ids) and everything[:100] == first  # same order, the rest appended
+    assert card_ids(text_of(client.get(WEEK + "?n=all"))) == everything
+    # a story past the first hundred: found by its own words in the body, and once picked it stays on the page
+    late = everything[120]
+    tag = "".join(MANY_WORDS[int(d)] for d in f"{ids.index(late):03d}")
+    assert card_ids(text_of(client.get(WEEK + f"?q={tag}"))) == [late]
+    client.set_cookie(cookie_name(FRIDAY), f"640:{late}", path="/")
+    picked_page = text_of(client.get(WEEK))
+    assert card_ids(picked_page) == first + [late] and checked_ids(picked_page) == [late]
+    assert "还有 29 条未显示" in picked_page
+
+
+def test_a_weeks_candidates_are_loaded_without_their_bodies(db):
+    """Ranking a week reads titles, scores and clusters; the bodies (most of a row) only where a card shows one."""
+    from sqlalchemy import inspect
+
+    from crawler.digest import candidates as C
+    from crawler.window import Window
+
+    seed_many(db, 5)
+    with db.session() as session:
+        found = C.candidates(session, Window.week(FRIDAY))
+        assert len(found) == 5
+        assert all("body" in inspect(c.article).unloaded for c in found)
+        C.load_bodies(session, [c.article for c in found[:2]])
+        assert [("body" in inspect(c.article).unloaded) for c in found] == [False, False, True, True, True]
+        assert found[0].article.body.endswith("仅此一篇。") and found[4].article.body.endswith("仅此一篇。")

@@ -32,6 +32,15 @@ def die_with_parent() -> None:
         os._exit(1)
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask (taskset, a container's cpuset), not the machine's count.
+    A crawl pinned to one core of a 64-core host starts one worker, not 64 that share that core."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):  # no affinity on this platform
+        return os.cpu_count() or 1
+
+
 def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """The process-wide pool: forkserver workers that import the extractor once and die with the crawl."""
     global _pool, _size
@@ -39,7 +48,7 @@ def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crawler.analyse._pool_guard", "crawler.extract.core", "crawler.analyse.prepare",
                                         "crawler.analyse.relevance", "crawler.analyse.minhash"])
-        _size = workers or os.cpu_count() or 2
+        _size = workers or usable_cpus()
         _pool = ProcessPoolExecutor(max_workers=_size, mp_context=context, initializer=die_with_parent)
     return _pool
 

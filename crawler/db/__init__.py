@@ -16,7 +16,7 @@ from crawler.db.models import Base  # noqa: F401  (re-exported for callers)
 
 DEFAULT_DB_URL = "sqlite:///var/hiwatch.sqlite3"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD_REVISION = "0008"  # the newest migration; tests/test_db.py checks it is Alembic's head
+HEAD_REVISION = "0009"  # the newest migration; tests/test_db.py checks it is Alembic's head
 
 
 class DatabaseError(Exception):

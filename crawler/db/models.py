@@ -130,6 +130,7 @@ class Article(Base):
         Index("ix_articles_site_published", "site", "published_at"),
         Index("ix_articles_content_hash", "content_hash"),
         Index("ix_articles_cluster", "cluster_id"),
+        Index("ix_articles_first_run", "first_run_id"),  # revision 0009: a run's articles, at the end of a crawl
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -1,11 +1,13 @@
 """The week's candidates: every stored article of the window scored, grouped by near-duplicate cluster, ranked."""
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm import Session, aliased, load_only, undefer
 
 from crawler.db.models import Article, Digest, DigestItem
 from crawler.db.cluster import as_utc, assign_cluster
@@ -60,20 +62,57 @@ def published_key(article: Article) -> tuple[float, int]:
     return (as_utc(article.published_at).timestamp() if article.published_at else float("inf"), article.id)
 
 
+# what ranking and listing a week read: a week holds thousands of articles and a list shows a hundred titles
+LISTED = (Article.url, Article.site, Article.source_name, Article.title, Article.published_at, Article.minhash,
+          Article.cluster_id, Article.relevance, Article.relevance_terms, Article.relevant, Article.relevance_lexicon,
+          Article.status)
+
+
 def window_articles(session: Session, window: Window) -> list[Article]:
+    """The window's stored articles with only the LISTED columns loaded. Any other column (the body, say) is read
+    when it is used (`article.body`: one query per article), or for many articles at once with load_bodies()."""
     query = (select(Article).where(Article.published_at >= window.start, Article.published_at < window.end,
-                                   Article.status == "ok").order_by(Article.published_at, Article.id))
-    return list(session.scalars(query))
+                                   Article.status == "ok")
+             .options(load_only(*LISTED)).order_by(Article.published_at, Article.id))
+    with _collector_paused():
+        return list(session.scalars(query))
+
+
+@contextmanager
+def _collector_paused():
+    """Pause Python's cyclic garbage collector while thousands of ORM objects that all stay alive are built: each
+    few hundred allocations would otherwise trigger a collection that walks them again (a quarter of a week's
+    load time, measured). Re-enabled only if it was on: another thread's pause is not undone early."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
+BODY_BATCH = 500  # ids per query when loading bodies
+
+
+def load_bodies(session: Session, articles) -> None:
+    """Load the bodies of these articles (window_articles left them out) with a few queries, not one each."""
+    missing = [a.id for a in articles if a.id is not None and "body" in inspect(a).unloaded]
+    for at in range(0, len(missing), BODY_BATCH):
+        session.scalars(select(Article).where(Article.id.in_(missing[at:at + BODY_BATCH]))
+                        .options(undefer(Article.body))).all()
 
 
 def rescore(session: Session, articles: list[Article], lexicon: Lexicon) -> None:
     """Score again the articles another lexicon scored (the lexicon changed since; a score is stored with its
     lexicon's fingerprint, so a week is scored once, not on every look); give unclustered ones their cluster."""
+    stale = [a for a in articles if a.relevance_lexicon != lexicon.fingerprint or a.relevant is None]
+    load_bodies(session, stale)
+    for article in stale:
+        for name, value in stored(score(article.title, article.body, lexicon), lexicon).items():
+            if getattr(article, name) != value:
+                setattr(article, name, value)
     for article in articles:
-        if article.relevance_lexicon != lexicon.fingerprint or article.relevant is None:
-            for name, value in stored(score(article.title, article.body, lexicon), lexicon).items():
-                if getattr(article, name) != value:
-                    setattr(article, name, value)
         if article.minhash is None or article.cluster_id is None:
             assign_cluster(session, article)
     session.flush()
@@ -115,12 +154,19 @@ def printed_before(session: Session, window: Window, cluster_ids: list[int]) -> 
     """cluster id → numbers of earlier issues that printed a copy of that story (a copy from last week, say)."""
     if not cluster_ids:
         return {}
+    # the window's cluster keys as a subquery, not thousands of bound parameters (PostgreSQL planned a 3,000-id
+    # IN list in longer than it took to run)
+    week = aliased(Article)
+    keys = select(func.coalesce(week.cluster_id, week.id)).where(
+        week.published_at >= window.start, week.published_at < window.end, week.status == "ok")
     query = (select(Article.cluster_id, Digest.number)
              .join(DigestItem, DigestItem.article_id == Article.id)
              .join(Digest, Digest.id == DigestItem.digest_id)
-             .where(Article.cluster_id.in_(cluster_ids), Digest.friday < window.last)
+             .where(Article.cluster_id.in_(keys), Digest.friday < window.last)
              .order_by(Digest.number))
+    wanted = set(cluster_ids)
     found: dict[int, list[int]] = {}
     for cluster_id, number in session.execute(query):
-        found.setdefault(cluster_id, []).append(number)
+        if cluster_id in wanted:
+            found.setdefault(cluster_id, []).append(number)
     return found

@@ -7,12 +7,13 @@ and queued while the workers are busy with the current one."""
 from __future__ import annotations
 
 from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import select
 
-from crawler.analyse.pool import get_pool
+from crawler.analyse.pool import get_pool, warm_up
 from crawler.analyse.rerun import FIELDS, compare_many
 from crawler.config import SourcesFile
 from crawler.db import Database
@@ -37,8 +38,10 @@ def reextract(database: Database, sources: SourcesFile, since: date | None = Non
               dry_run: bool = False, batch: int = 200, workers: int | None = None) -> ReextractReport:
     """Extract every stored article again (filtered by publish day and site); update the ones that changed."""
     report = ReextractReport()
-    ids = _selected_ids(database, since, site)
     pool = get_pool(workers)
+    if isinstance(pool, ProcessPoolExecutor):  # the workers import the extractor while the ids are read
+        warm_up(workers)
+    ids = _selected_ids(database, since, site)
     rescore = enrich()
     rules_of = _rules_lookup(sources)
     in_flight: deque = deque()  # (rows, futures) of the batches queued in the pool, oldest first

@@ -17,7 +17,7 @@ import click
 from flask import Flask, Response, abort, flash, g, redirect, render_template, request, url_for
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 from werkzeug.http import dump_options_header  # RFC 6266 filename* for the Chinese file name
 
 from crawler.db import DatabaseError, connect
@@ -339,6 +339,7 @@ def _routes(app: Flask) -> None:
         site = request.args.get("site", "").strip()
         text = request.args.get("q", "").strip()
         show_all = request.args.get("all") == "1"
+        limit = _shown_limit(request.args.get("n"))
         with database.session() as session:
             found = candidates(session, window, ctx["lexicon"], ctx["settings"].preferred_sources)
             sites = sorted({a.source_name for c in found for a in [c.article] + c.also})
@@ -347,9 +348,8 @@ def _routes(app: Flask) -> None:
             if site:
                 shown = [c for c in shown if site in {a.source_name for a in [c.article] + c.also}]
             if text:
-                needle = text.lower()
-                shown = [c for c in shown if any(needle in (a.title or "").lower() or needle in (a.body or "").lower()
-                                                 for a in [c.article] + c.also)]
+                matching = _matching_ids(session, window, text)
+                shown = [c for c in shown if c.member_ids() & matching]
             digest = _stored_digest(session, day)
             try:
                 suggested = digest.number if digest else next_number(session, day)
@@ -362,12 +362,25 @@ def _routes(app: Flask) -> None:
             items = _panel_items(session, digest, state.ids)
             state = drafts.Selection(state.number, tuple(it["article_id"] for it in items))
             picked = set(state.ids)
-            rows = [_row(c, picked, ctx["lexicon"]) for c in shown]
-            excluded = list(session.scalars(select(Article).where(
+            # the best `limit` cards, and any later one holding a picked copy (its tick and cluster stay on the page)
+            page = [c for at, c in enumerate(shown) if limit is None or at < limit or c.member_ids() & picked]
+            bodies = _bodies(session, [c.article.id for c in page])
+            rows = [_row(c, picked, ctx["lexicon"], bodies.get(c.article.id, "")) for c in page]
+            hidden = len(shown) - len(page)
+            more = {"hidden": hidden, "next": None, "all": None, "anchor": None}
+            if hidden:
+                args = {k: v for k, v in request.args.items() if k not in ("n", "friday")}
+                first_hidden = next(c for c in shown[limit:] if not c.member_ids() & picked)
+                more.update(
+                    next=url_for("week", friday=day.isoformat(), **args, n=limit + PAGE_SIZE),
+                    all=url_for("week", friday=day.isoformat(), **args, n="all"),
+                    anchor=f"cand-{first_hidden.article.id}")
+            excluded = list(session.scalars(select(Article).options(defer(Article.body)).where(
                 Article.published_at >= window.start, Article.published_at < window.end,
                 Article.status == "excluded").order_by(Article.published_at)))
             return render_template(
                 "week.html", window=window, friday=day, rows=rows, total=len(found), relevant_count=relevant_count,
+                matched=len(shown), more=more,
                 sites=sites, site=site, q=text, show_all=show_all, digest=digest, items=items,
                 number=state.number, suggested=suggested, excluded=excluded, saved_count=len(saved.ids),
                 dirty=state != saved, panel_state=_panel_state(day, saved, state, digest, items),
@@ -549,16 +562,47 @@ def _routes(app: Flask) -> None:
         return render_template("add.html", url=url, source_name=source_name, error=error), (422 if error else 200)
 
 
-def _row(candidate: Candidate, picked: set[int], lexicon) -> dict:
+def _row(candidate: Candidate, picked: set[int], lexicon, body: str) -> dict:
     """One candidate card: the story, which of its copies is picked (if any), its cluster key, the terms that
-    carried its score (the ones marked) and the score's reason in one line."""
+    carried its score (the ones marked), the score's reason in one line and the body the opening is cut from."""
     from crawler.analyse.relevance import score
 
     members = [candidate.article] + candidate.also
     chosen = next((m.id for m in members if m.id in picked), None)
-    result = score(candidate.article.title, candidate.article.body, lexicon)
+    result = score(candidate.article.title, body, lexicon)
     return {"c": candidate, "a": candidate.article, "chosen": chosen, "cluster": candidate.article.cluster_id
-            or candidate.article.id, "key": wording.key_terms(result), "reason": wording.reason(result)}
+            or candidate.article.id, "key": wording.key_terms(result), "reason": wording.reason(result),
+            "body": body}
+
+
+PAGE_SIZE = 100  # candidate cards the week page renders at first; the rest on demand (?n=200, ?n=all)
+
+
+def _shown_limit(value: str | None) -> int | None:
+    """How many cards to render: ?n=all (None: every one), ?n=N (at least PAGE_SIZE), else PAGE_SIZE."""
+    if value == "all":
+        return None
+    if value and value.isdigit():
+        return max(PAGE_SIZE, min(int(value), 10**6))
+    return PAGE_SIZE
+
+
+def _bodies(session: Session, ids: list[int]) -> dict[int, str]:
+    """id → body of these articles, a few queries for all (the candidates were loaded without their bodies)."""
+    out: dict[int, str] = {}
+    for at in range(0, len(ids), 500):
+        out.update(session.execute(select(Article.id, Article.body).where(Article.id.in_(ids[at:at + 500]))).all())
+    return out
+
+
+def _matching_ids(session: Session, window: Window, text: str) -> set[int]:
+    """Ids of the window's stored articles whose title or body contains `text` (case-insensitive, as Python
+    lowers it): read as plain rows, not ORM objects."""
+    needle = text.lower()
+    rows = session.execute(select(Article.id, Article.title, Article.body).where(
+        Article.published_at >= window.start, Article.published_at < window.end, Article.status == "ok"))
+    return {article_id for article_id, title, body in rows
+            if needle in (title or "").lower() or needle in (body or "").lower()}
 
 
 # ---------------------------------------------------------------------------------------------------------------
