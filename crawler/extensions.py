@@ -100,6 +100,16 @@ def describe_failure(failure: Failure, settings) -> str:
 
 
 
+def close_save_waits(budget: float) -> list[float]:
+    """The waits between tries of the run ledger's last save: doubling from 1 s, capped at 8 s, within `budget`."""
+    waits, wait = [], 1.0
+    while budget > 0:
+        waits.append(min(wait, budget))
+        budget -= waits[-1]
+        wait = min(wait * 2, 8.0)
+    return waits
+
+
 def run_ledger(crawler) -> RunLedger:
     """The crawler's RunLedger extension."""
     for extension in crawler.extensions.middlewares:
@@ -191,11 +201,13 @@ class RunLedger:
             finish_run(self.database, self.run_id, status, f"scrapy close reason: {reason}")
         log.info("%s: %s", self.ledger.source, dict(self.counts))
 
-    def _save_at_close(self, waits=(1, 2, 4, 8, 8)) -> None:
+    def _save_at_close(self, waits: list[float] | None = None) -> None:
         """The last save: the database may be away for a few seconds (the failures it caused are in this save);
-        try again for about 20 s before giving up."""
+        try again, waiting 1, 2, 4, 8, 8 … s, for up to HIWATCH_CLOSE_SAVE_RETRY seconds (23) before giving up."""
         from sqlalchemy.exc import SQLAlchemyError
 
+        if waits is None:
+            waits = close_save_waits(self.crawler.settings.getfloat("HIWATCH_CLOSE_SAVE_RETRY", 23))
         for wait in (*waits, None):
             try:
                 self.ledger.save(self.database, self.run_id)
@@ -203,7 +215,7 @@ class RunLedger:
             except SQLAlchemyError as exc:
                 if wait is None:
                     raise
-                log.warning("%s: could not save the run counts at close (%s); trying again in %d s",
+                log.warning("%s: could not save the run counts at close (%s); trying again in %g s",
                             self.ledger.source, type(exc).__name__, wait)
                 time.sleep(wait)
 

@@ -21,7 +21,7 @@ from replaykit import REPO, SOURCES, build_replay, requested
 REDIS_URL = os.environ.get("HIWATCH_TEST_REDIS", "redis://127.0.0.1:6379/15")
 # Coordinator and workers run with deprecation warnings as errors: current Scrapy APIs only.
 ENV = {**os.environ, "HIWATCH_STRICT_WARNINGS": "1"}
-FAST = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY_JITTER=0", "--set", "HIWATCH_CLAIM_IDLE=15"]
+FAST = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY_JITTER=0", "--set", "HIWATCH_CLAIM_IDLE=6"]
 
 
 @pytest.fixture

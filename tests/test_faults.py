@@ -409,13 +409,15 @@ def test_database_down_until_the_end_next_run_stores_the_rest(scratch_pg, tmp_pa
     try:
         with server:
             started = time.monotonic()
-            first = F.crawl(url, sources, server.url, WEEK, timeout=120)
+            # the run's last save tries again for 3 s, not the operator's default 23 (the database stays down)
+            first = F.crawl(url, sources, server.url, WEEK, timeout=120, extra={"HIWATCH_CLOSE_SAVE_RETRY": 3})
             elapsed = time.monotonic() - started
         assert stopped.is_set(), "the outage never happened"
     finally:
         pg.start()
     assert elapsed < 90
     assert first.returncode != 0  # the run could not be recorded as finished: that must not look like success
+    assert "could not save the run counts at close" in first.stderr and "trying again in 2 s" in first.stderr
     assert _articles(url) == set()  # every article page was answered after the stop: none could be stored
     with F.FaultServer() as again:
         again.add(LIST_URL, F.page(F.list_html(urls)))

@@ -107,3 +107,14 @@ def test_runs_and_status_show_one_time_format_in_shanghai(ledger):
     assert "last successful run finished: 2025-09-05 10:30:00 +0800" in status, status
     for output in (runs, status):
         assert not ISO_LIKE.search(output), output  # no UTC ISO text where a person reads
+
+
+def test_the_last_save_of_a_run_waits_doubling_within_its_budget():
+    """HIWATCH_CLOSE_SAVE_RETRY bounds how long a crawl's end waits for a database that went away."""
+    from crawler.extensions import close_save_waits
+
+    assert close_save_waits(23) == [1, 2, 4, 8, 8]
+    assert close_save_waits(3) == [1, 2]
+    assert close_save_waits(2.5) == [1, 1.5]
+    assert close_save_waits(0) == []
+    assert sum(close_save_waits(100)) == 100 and max(close_save_waits(100)) == 8
