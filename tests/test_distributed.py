@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from sqlalchemy import func, select, text
 
 from crawler.db import connect
 from crawler.db.models import Article, Run, RunSource
+from crawler.run.distributed import OPEN_TTL
 from replaykit import REPO, SOURCES, build_replay, requested
 
 REDIS_URL = os.environ.get("HIWATCH_TEST_REDIS", "redis://127.0.0.1:6379/15")
@@ -174,6 +176,10 @@ def test_two_workers_one_killed_everything_stored_once(tmp_path, pg, redis_url, 
     os.killpg(workers[0].pid, signal.SIGKILL)  # mid-run, with its extraction process: it holds unacked entries
     out, err = coordinator.communicate(timeout=180)
     assert coordinator.returncode == 0, out + err
+    # the killed worker's "still writing its counts" mark expires within 10 s (OPEN_TTL): it holds the close up
+    # no longer (it was 30 s)
+    closed_after = float(re.search(r"closed ([\d.]+) s after the streams were drained", err).group(1))
+    assert OPEN_TTL <= 10 and closed_after < 15, err[-2000:]
     _, survivor_err = workers[1].communicate(timeout=60)
     assert workers[1].returncode == 0, survivor_err
     assert "Warning" not in survivor_err, survivor_err

@@ -56,7 +56,8 @@ KINDS = ("d", "a")  # a site's two streams, in the order they are read: discover
 CLAIM_IDLE = 30.0  # seconds an entry may stay unacknowledged before another worker takes it (HIWATCH_CLAIM_IDLE)
 CALLBACK_RETRIES = 2  # a callback that raised (database away) is tried again this often (HIWATCH_CALLBACK_RETRIES)
 CALLBACK_RETRY_DELAY = 2.0  # seconds before the first retry, doubled for the next (HIWATCH_CALLBACK_RETRY_DELAY)
-OPEN_TTL = 30  # seconds: a worker's "still writing its counts" mark outlives a killed worker by this much
+OPEN_TTL = 10  # seconds: a worker's "still writing its counts" mark outlives a killed worker by this much (the
+# coordinator waits for it at the end: a killed worker delays the close by at most this; refreshed every third)
 
 
 @dataclass
