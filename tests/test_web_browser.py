@@ -1,6 +1,6 @@
 """The review page end to end in a real browser: Debian's Chromium driven by Playwright against the app served on
-127.0.0.1 with a seeded database (SQLite and PostgreSQL). Screenshots go to a temporary directory (or to
-$HIWATCH_SCREENSHOTS when set, to look at them).
+127.0.0.1 with a seeded database (SQLite; the stories that write, on PostgreSQL too). Screenshots go to a temporary
+directory (or to $HIWATCH_SCREENSHOTS when set, to look at them).
 
 Never `playwright install`: the tests use /usr/bin/chromium (apt-get install chromium). Without it they skip
 with a message, except under CI=true where they fail.
@@ -24,6 +24,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 TITLE_A = "北京推进医检互认 电子病历跨院调阅"
 TITLE_B = "互联网医院服务覆盖全市 智慧医疗再提速"
+
+
+# What the browser does is the same on both databases (tests/test_web.py checks every page and form on each): the
+# end-to-end stories that write — building an issue, the archive, saved drafts — run on SQLite and PostgreSQL, the
+# rest on SQLite only.
+SQLITE_ONLY = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
 
 def _need_browser() -> None:
@@ -162,6 +168,7 @@ def test_pick_two_reorder_build_and_download_the_docx(site, page, shots, db):
         assert digest.number == 640 and [i.article_id for i in digest.items] == [ids["b"], ids["a"]]
 
 
+@SQLITE_ONLY
 def test_another_copy_replaces_the_first_and_removing_unpicks(site, page, shots):
     base, ids = site
     page.goto(f"{base}/week/2025-09-05")
@@ -186,6 +193,7 @@ def test_another_copy_replaces_the_first_and_removing_unpicks(site, page, shots)
     preview.screenshot(path=shots / "preview.png", full_page=False)
 
 
+@SQLITE_ONLY
 def test_article_view_exclude_filters_and_add_error(site, page, shots, db):
     base, ids = site
     page.goto(f"{base}/week/2025-09-05")
@@ -222,6 +230,7 @@ def test_article_view_exclude_filters_and_add_error(site, page, shots, db):
     page.screenshot(path=shots / "add-error.png")
 
 
+@SQLITE_ONLY
 def test_with_a_token_the_login_form_lets_the_analyst_in(db, db_url, page, shots):
     seed_week(db)
     app = create_app(db_url, token="correct-horse-battery")
@@ -321,6 +330,7 @@ def test_panel_ticks_and_post_agree_after_back_forward_and_reload(site, page, sh
         assert digest.number == 640 and [i.article_id for i in digest.items] == [ids["c"], ids["b"]]
 
 
+@SQLITE_ONLY
 def test_filters_and_week_changes_keep_unsaved_picks(site, page, shots, db):
     base, ids = site
     page.goto(f"{base}/week/2025-09-05")
@@ -350,6 +360,7 @@ def test_filters_and_week_changes_keep_unsaved_picks(site, page, shots, db):
         assert [i.article_id for i in digest.items] == [ids["c"], ids["a2"]]
 
 
+@SQLITE_ONLY
 def test_clear_and_confirm_before_overwriting_a_saved_issue(site, page, shots, db):
     base, ids = site
     page.goto(f"{base}/week/2025-09-05")
@@ -437,6 +448,7 @@ def _english(page) -> list[str]:
     return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in ALLOWED_LATIN]
 
 
+@SQLITE_ONLY
 def test_one_language_chinese_everywhere(site, page, shots, db):
     base, ids = site
     page.goto(f"{base}/week/2025-09-05")
@@ -494,6 +506,7 @@ def test_one_language_chinese_everywhere(site, page, shots, db):
     assert _english(page) == []
 
 
+@SQLITE_ONLY
 def test_marks_only_the_terms_that_carried_the_score_and_say_why(site, page, shots):
     base, ids = site
     page.goto(f"{base}/week/2025-09-05")
@@ -511,6 +524,7 @@ def test_marks_only_the_terms_that_carried_the_score_and_say_why(site, page, sho
     assert page.locator("#reason").inner_text().startswith("50.2 分，达到阈值：主要因为 医检互认")
 
 
+@SQLITE_ONLY
 def test_the_front_page_opens_the_latest_week_with_candidates_or_a_draft(site, page, shots):
     base, ids = site
     page.goto(f"{base}/")
@@ -543,6 +557,7 @@ SMALL_TARGETS = """() => Array.from(document.querySelectorAll(
   .map(([name, r]) => `${name} ${Math.round(r.width)}x${Math.round(r.height)}`)"""
 
 
+@SQLITE_ONLY
 def test_phone_and_long_issue_keep_the_panel_actions_in_reach(site, browser, shots):
     base, ids = site
     phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", has_touch=True)
@@ -590,6 +605,7 @@ def test_phone_and_long_issue_keep_the_panel_actions_in_reach(site, browser, sho
         low.close()
 
 
+@SQLITE_ONLY
 def test_the_keyboard_does_the_friday_job(site, page, shots, db):
     base, ids = site
     page.goto(f"{base}/week/2025-09-05")
