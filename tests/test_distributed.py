@@ -222,25 +222,29 @@ def _scheduler(server, keys, spider_class, worker="w1"):
     return scheduler
 
 
+def _bare_scheduler(redis_url: str, name: str):
+    """(Redis, Keys under a fresh namespace, a DistributedScheduler) for a do-nothing spider called `name`."""
+    from scrapy import Spider
+
+    from crawler.run.distributed import Keys
+
+    spider_class = type(f"{name.title()}Spider", (Spider,), {"name": name, "parse": lambda self, response: None})
+    server = redis.Redis.from_url(redis_url)
+    keys = Keys(f"hiwatch-test-{uuid.uuid4().hex[:8]}")
+    return server, keys, _scheduler(server, keys, spider_class)
+
+
 @pytest.mark.timeout(60)
 def test_an_article_link_is_claimed_only_as_it_is_queued(redis_url):
     """A worker killed after finding links but before queueing them must leave them unclaimed, so the worker that
     re-fetches the list page queues them (claiming first lost two articles of 40 in one CI run). The scheduler
     claims and adds the stream entry in one transaction; a second find of the link is refused (its entry
     removed); the delivered request carries no claim, so its retry takes its entry's place without claiming."""
-    from scrapy import Request, Spider
+    from scrapy import Request
 
-    from crawler.run.distributed import GROUP, Keys
+    from crawler.run.distributed import GROUP
 
-    class ClaimSpider(Spider):
-        name = "claims"
-
-        def parse(self, response):
-            pass
-
-    server = redis.Redis.from_url(redis_url)
-    keys = Keys(f"hiwatch-test-{uuid.uuid4().hex[:8]}")
-    scheduler = _scheduler(server, keys, ClaimSpider)
+    server, keys, scheduler = _bare_scheduler(redis_url, "claims")
     spider, stream = scheduler.spider, keys.articles("claims")
     url = "http://health.people.com.cn/n1/2025/0901/c14739-41000001.html"
     try:
@@ -270,19 +274,9 @@ def test_a_list_page_is_read_before_the_articles_queued_ahead_of_it(redis_url):
     """The next list page, found after a page's forty article links, is handed out before them: in one FIFO
     stream it waited behind every article queued so far, the workers ran out of links and two workers were
     hardly faster than one. Articles are still read in the order they were found."""
-    from scrapy import Request, Spider
+    from scrapy import Request
 
-    from crawler.run.distributed import Keys
-
-    class OrderSpider(Spider):
-        name = "order"
-
-        def parse(self, response):
-            pass
-
-    server = redis.Redis.from_url(redis_url)
-    keys = Keys(f"hiwatch-test-{uuid.uuid4().hex[:8]}")
-    scheduler = _scheduler(server, keys, OrderSpider)
+    server, keys, scheduler = _bare_scheduler(redis_url, "order")
     base = "http://health.people.com.cn"
     try:
         for n in range(3):
