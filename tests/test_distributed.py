@@ -308,11 +308,11 @@ def test_a_list_page_is_acked_only_once_its_requests_are_queued():
     from scrapy import Request
     from scrapy.http import HtmlResponse
 
-    from crawler.run.distributed import LeaseAckMiddleware
+    from crawler.run.distributed import EntryAckMiddleware
 
     acks: list[str] = []
-    spider = SimpleNamespace(lease_ack=acks.append, lease_queued=weakref.WeakSet())
-    middleware = LeaseAckMiddleware(SimpleNamespace(spider=spider))
+    spider = SimpleNamespace(entry_ack=acks.append, entry_queued=weakref.WeakSet())
+    middleware = EntryAckMiddleware(SimpleNamespace(spider=spider))
     list_page = Request("http://health.people.com.cn/GB/408564/index.html", meta={"hiwatch_entry": "list"})
     found = [Request(f"http://health.people.com.cn/n1/2025/0901/c14739-4100000{i}.html") for i in range(3)]
     article = Request(found[0].url, meta={"hiwatch_entry": "article"})
@@ -320,11 +320,11 @@ def test_a_list_page_is_acked_only_once_its_requests_are_queued():
     async def scenario():
         response = HtmlResponse(list_page.url, body=b"<html></html>", request=list_page)
         assert list(middleware.process_spider_output(response, iter(found))) == found
-        spider.lease_queued.add(found[0])
-        spider.lease_queued.add(found[1])
+        spider.entry_queued.add(found[0])
+        spider.entry_queued.add(found[1])
         await asyncio.sleep(0.05)
         assert acks == []  # read, but one request is not on the queue yet
-        spider.lease_queued.add(found[2])
+        spider.entry_queued.add(found[2])
         await asyncio.sleep(0.05)
         assert acks == ["list"]
         item_page = HtmlResponse(article.url, body=b"<html></html>", request=article)

@@ -10,7 +10,7 @@
   longer than `HIWATCH_CLAIM_IDLE` seconds (its worker died) is taken over by another worker with XAUTOCLAIM.
   The broker's delivery guarantees replace hand-made leases, heartbeats and rescue scripts.
 - Acknowledgement: an article when its item is stored or dropped (or its request failed and was recorded); a
-  list page once the requests its callback produced are on the stream (`LeaseAckMiddleware`); a retry or
+  list page once the requests its callback produced are on the stream (`EntryAckMiddleware`); a retry or
   redirect replaces its entry in one MULTI/EXEC (XADD of the new, XACK of the old); a callback that raised is
   retried twice after a pause, then recorded as a failure and acknowledged, so a database blip cannot hang a run.
 - The spider knows nothing of Redis: `SeedsMiddleware` drops its own start requests and the scheduler turns a
@@ -296,8 +296,8 @@ class DistributedScheduler(BaseScheduler):
         for kind, key in zip(KINDS, self.keys.streams(spider.name)):
             self.queues[kind] = StreamQueue(self.server, key, self.worker, self.claim_idle)
             create_stream(self.server, key)
-        spider.lease_ack = self.ack
-        spider.lease_queued = weakref.WeakSet()  # every request handed to enqueue_request (LeaseAckMiddleware)
+        spider.entry_ack = self.ack
+        spider.entry_queued = weakref.WeakSet()  # every request handed to enqueue_request (EntryAckMiddleware)
         self._mark_open()
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
             self.crawler.signals.connect(self._item_done, signal=signal)
@@ -320,7 +320,7 @@ class DistributedScheduler(BaseScheduler):
         return bool(self.local)
 
     def enqueue_request(self, request: Request) -> bool:
-        queued = getattr(self.spider, "lease_queued", None)
+        queued = getattr(self.spider, "entry_queued", None)
         try:
             return self._enqueue(request)
         finally:
@@ -527,14 +527,14 @@ def _later(delay: float, call) -> None:
         reactor.callLater(delay, call)
 
 
-class LeaseAckMiddleware:
+class EntryAckMiddleware:
     """Spider middleware, the one nearest the engine: acknowledge a stream entry once the requests its callback
     produced are on the stream (or refused there), unless it produced an item (that one is acked when the item
     has been stored or dropped).
 
     Scrapy takes a callback's output in order but enqueues it a little later, so a list page acked as soon as its
     output was read could die with a few of its article requests only in memory: nobody would fetch the page, or
-    them, again. The scheduler notes every request it is handed (`spider.lease_queued`); the ack waits for those.
+    them, again. The scheduler notes every request it is handed (`spider.entry_queued`); the ack waits for those.
     A produced request does not carry its parent's entry id (the next page of an article copies the meta)."""
 
     WAIT = 60.0  # seconds: a request the scheduler never sees (the engine closing) must not hold the entry forever
@@ -548,11 +548,11 @@ class LeaseAckMiddleware:
 
     def _ack(self, response, produced_item: bool, requests: list[Request]) -> None:
         spider = self.crawler.spider
-        ack = getattr(spider, "lease_ack", None)
+        ack = getattr(spider, "entry_ack", None)
         if not ack or produced_item or response is None or response.request is None:
             return
         entry = response.request.meta.get("hiwatch_entry")
-        queued = getattr(spider, "lease_queued", None)
+        queued = getattr(spider, "entry_queued", None)
         deadline = time.monotonic() + self.WAIT
 
         def when_queued() -> None:
@@ -625,7 +625,7 @@ def distributed_settings(info: RunInfo, redis_url: str, namespace: str) -> dict:
         "HIWATCH_WORKER_ID": f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
         "HIWATCH_DISTRIBUTED": True,
         # 10: nearest the engine (below Scrapy's own), so every request it passes on goes straight to the scheduler
-        "SPIDER_MIDDLEWARES": {**base.SPIDER_MIDDLEWARES, "crawler.run.distributed.LeaseAckMiddleware": 10,
+        "SPIDER_MIDDLEWARES": {**base.SPIDER_MIDDLEWARES, "crawler.run.distributed.EntryAckMiddleware": 10,
                                "crawler.run.distributed.SeedsMiddleware": 20},
         "DOWNLOADER_MIDDLEWARES": {**base.DOWNLOADER_MIDDLEWARES,
                                    "crawler.run.distributed.SharedPolitenessMiddleware": 555},
