@@ -8,9 +8,9 @@ from crawler.config import Rules
 from crawler.extract import rules_builtin as B
 from crawler.extract.decode import decode
 from crawler.extract.generic import cut_chrome, cut_comments, drop_repeats
-from crawler.extract.html import _PAGE, _WORDISH, _content, _drop, _lines, _parse, _select, _SKIP
+from crawler.extract.html import _PAGE, _content, _drop, _lines, _parse, _select, _SKIP
 from crawler.extract.css import PageIndex
-from crawler.extract.text import cjk_count, norm_space, punct_count, tidy_lines
+from crawler.extract.text import cjk_count, latin_count, norm_space, punct_count, tidy_lines, wordish_count
 
 MIN_BODY_CHARS = 40  # fewer CJK/letters than this after cleaning: not an article body
 _LEGAL = re.compile(r"版权所有|版权声明|免责声明|著作权|许可证|举报电话|举报邮箱|ICP|Copyright|联系我们|违法和不良|All Rights|"
@@ -22,7 +22,7 @@ def _holds_blocks(anchor) -> bool:
     if not any(isinstance(d.tag, str) and d.tag.lower() in ("div", "p", "table", "td", "li", "section", "article")
                for d in anchor.iterdescendants()):
         return False
-    return len(_WORDISH.findall(_content(anchor) or "")) > 150
+    return wordish_count(_content(anchor) or "") > 150
 
 
 def _in_link(node) -> bool:
@@ -48,7 +48,7 @@ def _stats(root, in_link: bool = False) -> dict:
             for chunk in (el.text,) + tuple(c.tail for c in el):
                 if not chunk:
                     continue
-                n = len(_WORDISH.findall(chunk))
+                n = wordish_count(chunk)
                 if not n:
                     continue
                 if link_depth[el]:
@@ -131,10 +131,10 @@ def _drop_link_blocks(node, stats: dict) -> None:
 
 def _body_quality(lines: list[str], node) -> bool:
     text = "".join(lines)
-    if cjk_count(text) + len(re.findall(r"[A-Za-z]", text)) // 4 < MIN_BODY_CHARS:
+    if cjk_count(text) + latin_count(text) // 4 < MIN_BODY_CHARS:
         return False
-    total = len(_WORDISH.findall(text)) or 1
-    linked = sum(len(_WORDISH.findall(_content(a) or "")) for a in node.iter("a") if not _holds_blocks(a))
+    total = wordish_count(text) or 1
+    linked = sum(wordish_count(_content(a) or "") for a in node.iter("a") if not _holds_blocks(a))
     return linked / total < 0.5
 
 

@@ -23,7 +23,7 @@ from crawler.extract.fields import (
 )
 from crawler.extract.sniff import binary_text, not_text, refusal
 from crawler.extract.html import MAX_DEPTH, _PAGE, _content, _cut_short, _drop, _first, _lines, _parse, _select, _text
-from crawler.extract.text import clean_name, cjk_count, labelled_fields, norm_space, strip_title_suffix
+from crawler.extract.text import clean_name, cjk_count, labelled_fields, latin_count, norm_space, strip_title_suffix
 
 def extract(page: bytes | str, url: str, rules: Rules | None = None, content_type: str | None = None,
             now: datetime | None = None, more_pages: Sequence[tuple[bytes | str, str]] = ()) -> Extracted:
@@ -149,6 +149,6 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     reason = _blocked_reason(html)
     if reason and cjk_count(result.body) < 200:
         result.blocked = reason
-    elif cjk_count(result.body) + len(re.findall(r"[A-Za-z]", result.body)) // 4 < MIN_BODY_CHARS:
+    elif cjk_count(result.body) + latin_count(result.body) // 4 < MIN_BODY_CHARS:
         result.blocked = ("no article body" + (f" (the page is nested deeper than {MAX_DEPTH} elements, the parser's "
                                                 "limit)" if too_deep else ""))
