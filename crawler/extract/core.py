@@ -146,8 +146,8 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     else:
         result.warnings.append("no publish date found")
 
-    reason = _blocked_reason(html)
-    if reason and cjk_count(result.body) < 200:
+    reason = _blocked_reason(html) if cjk_count(result.body) < 200 else None  # a long body is never a block page
+    if reason:
         result.blocked = reason
     elif cjk_count(result.body) + latin_count(result.body) // 4 < MIN_BODY_CHARS:
         result.blocked = ("no article body" + (f" (the page is nested deeper than {MAX_DEPTH} elements, the parser's "

@@ -99,8 +99,8 @@ def cut_chrome(lines: list[str]) -> list[str]:
     """Drop widget lines anywhere, a footer block (and the menu run above it) at the end, a menu run at the top."""
     lines = [line for line in lines if not WIDGET_LINE.match(line)]
     # the footer: from the first strong footer line in the second half (or after the last sentence) to the end
-    last_sentence = max((i for i, line in enumerate(lines) if _sentence(line) and not is_chrome_line(line)),
-                        default=-1)
+    last_sentence = next((i for i in range(len(lines) - 1, -1, -1)
+                          if _sentence(lines[i]) and not is_chrome_line(lines[i])), -1)
     cut = None
     for i, line in enumerate(lines):
         if i <= last_sentence:  # a footer follows the last running text
@@ -116,7 +116,7 @@ def cut_chrome(lines: list[str]) -> list[str]:
     while lines and _SITE_OWNER.match(lines[-1]) and len(lines[-1]) <= 80 and not _sentence(lines[-1]):
         lines.pop()
     # single chrome lines left inside (a '版权所有' line between paragraphs)
-    lines = [line for line in lines if not (is_chrome_line(line) and not _sentence(line))]
+    lines = [line for line in lines if _sentence(line) or not is_chrome_line(line)]
     # a run of menu items before the first sentence
     start = 0
     while start < len(lines) and _menu(lines[start]):

@@ -1,0 +1,106 @@
+"""Each faster path of the line and page checks answers what the plain form it replaced answered."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crawler.extract import generic, sniff, text
+from crawler.extract.html import _lines, _parse
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+# the single alternation is_boilerplate_line searched before it was split into a start part and an anywhere part
+BOILER_AS_ONE = re.compile(
+    r"^(?:[\[【]?\s*(?:纠错|打印|关闭|关闭窗口|返回顶部|收藏|字号|字体|推荐|评论|举报|分享|打印本页|我要纠错|收藏本文)\s*[\]】]?\s*)+$"
+    r"|^\s*分享到|分享让更多人看到|^\s*(?:扫一扫|扫描二维码|手机看新闻|关注新华网|下载客户端)"
+    r"|^[【\[]?\s*(?:上一篇|下一篇|上一页|下一页|返回首页|查看原文|阅读原文)\s*[】\]]?"
+    r"|^(?:相关新闻|相关阅读|相关链接|延伸阅读|推荐阅读|热点推荐|更多精彩|猜你喜欢|相关文章|往期回顾)\s*[:：]?\s*$"
+    r"|^[^。！？]{0,30}版权所有[^。！？]{0,30}$|Copyright\s*(?:©|\(c\))|©\s*\d{4}"
+    r"|^[^。！？]{0,20}未经.{0,12}(?:授权|许可).{0,10}(?:转载|使用)[^。！？]{0,20}$"
+    r"|ICP[备证]\d"
+    r"|^(?:字号|字体)[:：]\s*[大中小\s]+$|^[大中小]\s*[大中小]\s*[大中小]$"
+    r"|^(?:来源|作者|编辑|时间)[:：]\s*$"
+    r"|^原标题\s*[:：]|^点击(?:进入|查看|阅读|这里).{0,30}(?:>>|》》|>)\s*$"
+    r"|^(?:[\[【]\s*\d{1,2}\s*[\]】]\s*|\d{1,2}\s+|(?:上一页|下一页|首页|尾页)\s*)+$"
+    r"|^(?:作者|出品|摄影|图片来源|撰文|编译|翻译|策划|制图|设计|视频)\s*[:：︱|丨/／]\s*[^\s，。！？；]{1,30}(?:\s[^\s，。！？；]{1,12})?$",
+    re.I,
+)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def fixture_lines() -> list[str]:
+    out = []
+    for page in sorted(FIXTURES.glob("*/*.html")):
+        root = _parse(page.read_text(encoding="utf-8", errors="replace"))
+        if root is not None:
+            out += _lines(root)
+    return out
+
+
+LINES = fixture_lines()
+SAMPLES = [
+    "分享到：", "【纠错】 【打印】", "上一篇：某某", "相关阅读", "本网版权所有 未经授权禁止转载", "Copyright © 2024 人民网",
+    "京ICP备12345号", "©2023", "字号：大 中 小", "来源：", "原标题：某某", "点击进入专题>>", "[1] [2] [3]", "1 2 3 下一页",
+    "作者：张三 李四", "摄影/王五", "这是一段正文，提到分享让更多人看到的倡议。", "2024年1月1日，记者在北京看到……",
+    "正文[1]【2】 ", "正文 [12] [3]\u3000", "末尾 [1]", "[1][2]文字",
+]
+
+
+def is_boilerplate_as_one(line: str) -> bool:
+    return bool(BOILER_AS_ONE.search(line)) or bool(text._EDITOR_LINE.match(line))
+
+
+def test_the_fixture_pages_give_lines():
+    assert len(LINES) > 300
+
+
+def test_boilerplate_split_in_two_answers_as_the_one_alternation_on_every_fixture_line():
+    differ = [line for line in LINES + SAMPLES if text.is_boilerplate_line(line) != is_boilerplate_as_one(line)]
+    assert differ == []
+    assert sum(map(text.is_boilerplate_line, SAMPLES)) >= 15  # the samples do reach both parts
+
+
+def test_boilerplate_split_in_two_answers_as_the_one_alternation_on_every_line_of_the_real_pages(realpages):
+    lines = []
+    for page in sorted(realpages.rglob("*.html")):
+        root = _parse(page.read_text(encoding="utf-8", errors="replace"))
+        lines += _lines(root) if root is not None else []
+    assert len(lines) > 10000
+    assert [line for line in lines if text.is_boilerplate_line(line) != is_boilerplate_as_one(line)] == []
+    assert sum(map(text.is_boilerplate_line, lines)) > 100
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("分享到让更多人看见ICP备证1२ 2\u3000\n【】[]版权所有未经授权转载©cC上一篇作者：:/。")),
+               max_size=40))
+def test_boilerplate_split_in_two_on_random_lines(line):
+    assert text.is_boilerplate_line(line) == is_boilerplate_as_one(line)
+
+
+@pytest.mark.parametrize("line", SAMPLES + LINES[::5])
+def test_a_pager_tail_is_cut_only_where_it_can_end(line):
+    kept, _dropped, _editor = text.tidy_lines([line])
+    plain = text._PAGER_TAIL.sub("", line)
+    assert kept in ([], [plain]) or (text._EDITOR_INLINE.search(plain) and len(kept) <= 1)
+
+
+def test_a_pager_tail_is_cut():
+    assert text.tidy_lines(["正文结束。[1] [2]", "正文结束。【1】【2】\u3000"])[0] == ["正文结束。", "正文结束。"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from([*map(chr, range(0, 0x20)), "\x7f", "a", "中", "\ud800", "\u3000", "\ufffd"]),
+               max_size=600))
+def test_control_characters_counted_as_utf8_bytes_as_by_the_regular_expression(sample):
+    many = len(CONTROL.findall(sample[:65536])) > max(8, len(sample[:65536]) // 500)
+    assert (sniff.binary_text(sample) == "binary data (control characters)") == many
+
+
+def test_chrome_cut_the_same_when_the_last_sentence_is_found_from_the_end():
+    lines = ["首页", "新闻", "政务", "正文第一段，讲了很多很多的事情，一共有二十五个汉字以上的内容。", "版权所有 某某网",
+             "正文第二段。这是一段很长的句子，包含句号和足够多的中文字符。", "主办单位：某某委员会", "网站标识码1234", "ICP备5678号"]
+    assert generic.cut_chrome(lines) == lines[3:4] + lines[5:6]
