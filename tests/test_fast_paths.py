@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from crawler.extract import generic, sniff, text
 from crawler.extract.html import _lines, _parse
@@ -104,3 +105,25 @@ def test_chrome_cut_the_same_when_the_last_sentence_is_found_from_the_end():
     lines = ["首页", "新闻", "政务", "正文第一段，讲了很多很多的事情，一共有二十五个汉字以上的内容。", "版权所有 某某网",
              "正文第二段。这是一段很长的句子，包含句号和足够多的中文字符。", "主办单位：某某委员会", "网站标识码1234", "ICP备5678号"]
     assert generic.cut_chrome(lines) == lines[3:4] + lines[5:6]
+
+
+HEAD_TEXTS = etree.XPath('//text()[contains(., "评") or contains(., "帖") or contains(., "留言") or contains(., "参与")]')
+
+
+def heads_by_xpath(root) -> list:
+    """The comment headings as drop_comment_blocks found them before: text nodes by XPath, then the pattern."""
+    return [t.getparent() for t in HEAD_TEXTS(root) if t.is_text and t.getparent() is not None
+            and len(t.strip()) <= 40 and generic.COMMENT_HEAD.search(text.norm_space(t))]
+
+
+def test_comment_headings_found_by_the_element_loop_are_those_the_xpath_found(realpages):
+    pages = sorted(FIXTURES.glob("*/*.html")) + sorted(realpages.rglob("*.html"))
+    found = 0
+    for page in pages:
+        root = _parse(page.read_text(encoding="utf-8", errors="replace"))
+        if root is None:
+            continue
+        heads = generic.comment_heads(root)
+        assert heads == heads_by_xpath(root), page.name
+        found += len(heads)
+    assert found > 50
