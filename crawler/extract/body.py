@@ -42,27 +42,31 @@ def _stats(root, in_link: bool = False) -> dict:
         # an unclosed <a> in broken markup swallows the rest of the page: one holding blocks is no link
         link_depth[el] = inside or (el.tag == "a" and not _holds_blocks(el))
     for el in reversed(order):
-        tag = el.tag.lower()
         good = bad = link = 0.0
-        if tag not in _SKIP:
-            for chunk in (el.text,) + tuple(c.tail for c in el):
-                if not chunk:
-                    continue
-                n = wordish_count(chunk)
-                if not n:
-                    continue
-                if link_depth[el]:
-                    link += n
-                elif n >= 10 and punct_count(chunk) >= 1 and not _LEGAL.search(chunk):
-                    good += n
-                else:
-                    bad += n
-            for child in el:
+        if el.tag.lower() not in _SKIP:
+            linked = link_depth[el]
+            chunk = el.text
+            children = iter(el)
+            while True:  # the element's own text, then each child's totals and the text after that child
+                if chunk and not chunk.isspace():
+                    n = wordish_count(chunk)
+                    if not n:
+                        pass
+                    elif linked:
+                        link += n
+                    elif n >= 10 and punct_count(chunk) >= 1 and not _LEGAL.search(chunk):
+                        good += n
+                    else:
+                        bad += n
+                child = next(children, None)
+                if child is None:
+                    break
                 s = stats.get(child)
                 if s:
                     good += s[0]
                     bad += s[1]
                     link += s[2]
+                chunk = child.tail
         stats[el] = (good, bad, link)
     return stats
 
