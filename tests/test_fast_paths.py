@@ -127,3 +127,16 @@ def test_comment_headings_found_by_the_element_loop_are_those_the_xpath_found(re
         assert heads == heads_by_xpath(root), page.name
         found += len(heads)
     assert found > 50
+
+
+def test_raw_pages_gzipped_by_isal_read_back_with_any_gzip_reader_and_old_rows_still_read():
+    import gzip
+
+    from crawler.analyse.prepare import gunzip_page, gzip_page
+
+    page = (FIXTURES / "articles" / "cnr_health.html").read_bytes()
+    stored = gzip_page(page)
+    assert gzip.decompress(stored) == page  # what a downstream tool reading raw_pages.html_gz does
+    assert gunzip_page(stored) == page
+    assert gunzip_page(gzip.compress(page, 3)) == page  # rows stored before, by zlib
+    assert len(stored) < len(page) / 1.5

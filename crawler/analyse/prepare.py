@@ -1,11 +1,12 @@
 """Per-article work that needs no database: done in the extraction worker, so the store only writes."""
 from __future__ import annotations
 
-import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from isal import igzip
 
 from crawler.extract.article import Extracted
 
@@ -13,14 +14,20 @@ if TYPE_CHECKING:  # the store imports gzip_page from here: it must not pull in 
     from crawler.config import Rules
 
 _LEXICON = None
-# raw pages are kept for `hiwatch reextract`: level 3 costs 40 % less CPU than 6 (measured 0.40 vs 0.65 ms for a
-# generated 56 KB page, 1.2 vs 2.1 ms for the real pages' 146 KB mean) for 5–8 % more bytes
-GZIP_LEVEL = 3
+# Raw pages are kept for `hiwatch reextract`, gzipped by ISA-L (python-isal), whose output any gzip reader reads.
+# Its level 2 against zlib's level 3 (the level used before): 73 vs 289 µs for a generated 56 KB page, 214 vs
+# 1,066 µs for the real pages' mean, for 2 % and 5 % more bytes (bench/extract_cost.py --gzip; docs/benchmarks.md).
+GZIP_LEVEL = 2
 
 
 def gzip_page(body: bytes) -> bytes:
     """A raw page as stored in raw_pages.html_gz."""
-    return gzip.compress(body, GZIP_LEVEL)
+    return igzip.compress(body, GZIP_LEVEL)
+
+
+def gunzip_page(data: bytes) -> bytes:
+    """A stored raw page's bytes (any gzip member, whichever compressor wrote it)."""
+    return igzip.decompress(data)
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """The re-extraction worker's job: decompress stored pages, extract again, return only the fields that changed."""
 from __future__ import annotations
 
-import gzip
 from collections.abc import Sequence
+
+from crawler.analyse.prepare import gunzip_page
 
 FIELDS = ("title", "body", "published_at", "date_source", "date_precision", "author", "editor", "original_source",
           "subtitle")
@@ -15,8 +16,8 @@ def compare(url: str, rules, pages_gz: Sequence[tuple[bytes, str, str | None]], 
     from crawler.extract.core import extract  # preloaded in the workers' forkserver
 
     (first_gz, _first_url, content_type), *more = pages_gz
-    new = extract(gzip.decompress(first_gz), url, rules, content_type,
-                  more_pages=[(gzip.decompress(gz), page_url) for gz, page_url, _ in more])
+    new = extract(gunzip_page(first_gz), url, rules, content_type,
+                  more_pages=[(gunzip_page(gz), page_url) for gz, page_url, _ in more])
     if new.blocked or not new.body:
         return None
     changed = {}

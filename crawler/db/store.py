@@ -1,7 +1,6 @@
 """Writing articles: one transaction per article, upsert on the canonical URL, raw pages kept gzipped."""
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from crawler.extract.article import Extracted
 from crawler.db import Database
 from crawler.db.models import Article, DiscoveryPage, RawPage
-from crawler.analyse.prepare import gzip_page
+from crawler.analyse.prepare import gunzip_page, gzip_page
 from crawler.window import now_utc
 
 
@@ -218,7 +217,7 @@ def enrich(lexicon=None):
 
 
 def raw_html(page: RawPage) -> bytes:
-    return gzip.decompress(page.html_gz)
+    return gunzip_page(page.html_gz)
 
 
 def discovery_validators(database: Database, url: str) -> DiscoveryPage | None:
