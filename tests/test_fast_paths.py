@@ -140,3 +140,29 @@ def test_raw_pages_gzipped_by_isal_read_back_with_any_gzip_reader_and_old_rows_s
     assert gunzip_page(stored) == page
     assert gunzip_page(gzip.compress(page, 3)) == page  # rows stored before, by zlib
     assert len(stored) < len(page) / 1.5
+
+
+MIXED = list("中文，。：（）！？；…％／～１２ａＢ\u3000 \n\taeAE") + ["\u0301", "\u0308", "\u0327", "\u1100", "\u1161", "\u11a8",
+                                                         "\uac00", "\u2460", "\ufb01", "\u00bd", "\u212b", "\u0344",
+                                                         "\u0f73", "\u1e9b", "\U0001d400", "\U0002f800", "\ufdfa"]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(MIXED), max_size=30).map("".join))
+def test_nfkc_folded_first_is_nfkc(sample):
+    import unicodedata
+
+    from crawler.analyse.minhash import nfkc
+
+    assert nfkc(sample) == unicodedata.normalize("NFKC", sample)
+
+
+def test_nfkc_folded_first_is_nfkc_for_every_character_alone_and_before_a_combining_mark():
+    import unicodedata
+
+    from crawler.analyse.minhash import nfkc
+
+    chars = [chr(point) for point in range(0x110000) if not 0xD800 <= point < 0xE000]
+    assert [c for c in chars if nfkc(c) != unicodedata.normalize("NFKC", c)] == []
+    marked = [c + mark for c in chars[:0x3400] for mark in ("\u0301", "\u0323\u0302")]
+    assert [s for s in marked if nfkc(s) != unicodedata.normalize("NFKC", s)] == []

@@ -21,7 +21,39 @@ _KEEP = re.compile(r"[^\w]|_", re.UNICODE)
 
 def normalise(text: str) -> str:
     """NFKC, lower case, letters and digits only (CJK included)."""
-    return _KEEP.sub("", unicodedata.normalize("NFKC", text or "").lower())
+    return _KEEP.sub("", nfkc(text or "").lower())
+
+
+_FOLD: tuple | None = None  # (pattern, table): built on first use, 15 ms
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), 3× faster on Chinese text.
+
+    Chinese text is never NFKC as it stands (every '，' is a fullwidth comma), so normalize() decomposes and
+    recomposes the whole string. Each character of the Basic Multilingual Plane that NFKD changes is first
+    replaced by its NFKD form, by one regular expression (Hangul syllables, which decompose by rule, are left):
+    NFKD maps character by character, so this changes nothing in the result, and what is left is usually
+    already NFKC, which normalize() only checks."""
+    global _FOLD
+    if _FOLD is None:
+        table = {}
+        for point in range(0x10000):
+            if 0xD800 <= point < 0xE000 or 0xAC00 <= point <= 0xD7A3:
+                continue
+            char = chr(point)
+            decomposed = unicodedata.normalize("NFKD", char)
+            if decomposed != char:
+                table[char] = decomposed
+        points = sorted(map(ord, table))
+        spans, start = [], points[0]
+        for before, point in zip(points, points[1:] + [None]):
+            if point != before + 1:
+                spans.append(re.escape(chr(start)) + ("-" + re.escape(chr(before)) if before != start else ""))
+                start = point
+        _FOLD = (re.compile(f"[{''.join(spans)}]+"), table.__getitem__)
+    pattern, get = _FOLD
+    return unicodedata.normalize("NFKC", pattern.sub(lambda m: "".join(map(get, m.group())), text))
 
 
 def shingles(text: str, k: int = SHINGLE) -> set[str]:
