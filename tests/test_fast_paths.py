@@ -166,3 +166,24 @@ def test_nfkc_folded_first_is_nfkc_for_every_character_alone_and_before_a_combin
     assert [c for c in chars if nfkc(c) != unicodedata.normalize("NFKC", c)] == []
     marked = [c + mark for c in chars[:0x3400] for mark in ("\u0301", "\u0323\u0302")]
     assert [s for s in marked if nfkc(s) != unicodedata.normalize("NFKC", s)] == []
+
+
+def test_tagged_elements_from_the_index_are_those_a_walk_finds_before_and_after_drops(realpages):
+    from crawler.extract.css import PageIndex
+    from crawler.extract.html import _drop
+
+    pages = sorted(FIXTURES.glob("*/*.html")) + sorted(realpages.rglob("*.html"))[:40]
+    for page in pages:
+        root = _parse(page.read_text(encoding="utf-8", errors="replace"))
+        if root is None:
+            continue
+        index = PageIndex(root)
+        for tags in (("meta",), ("title",), ("h1",), ("script", "style", "noscript", "template"), ("p", "div")):
+            assert index.tagged(root, *tags) == list(root.iter(*tags)), (page.name, tags)
+        for el in list(root.iter("noscript", "template", "ul"))[:5]:  # drops, as extraction makes them
+            _drop(el)
+        for tags in (("h1",), ("title",), ("li", "a"), ("script", "style")):
+            assert index.tagged(root, *tags) == list(root.iter(*tags)), (page.name, tags, "after drops")
+        body = root.find("body")
+        if body is not None:  # another root: a walk
+            assert index.tagged(body, "a") == list(body.iter("a"))

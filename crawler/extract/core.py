@@ -22,7 +22,9 @@ from crawler.extract.fields import (
     _title_from_lines, _windows,
 )
 from crawler.extract.sniff import binary_text, not_text, refusal
-from crawler.extract.html import MAX_DEPTH, _PAGE, _content, _cut_short, _drop, _first, _lines, _parse, _select, _text
+from crawler.extract.html import (
+    MAX_DEPTH, _PAGE, _content, _cut_short, _drop, _first, _lines, _parse, _select, _tagged, _text,
+)
 from crawler.extract.text import clean_name, cjk_count, labelled_fields, latin_count, norm_space, strip_title_suffix
 
 def extract(page: bytes | str, url: str, rules: Rules | None = None, content_type: str | None = None,
@@ -67,7 +69,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
     _PAGE.index = PageIndex(root)
     comments = [c.text or "" for c in root.iter(etree.Comment) if c.text and "<date>" in c.text.lower()]
     metas = _metas(root)
-    for bad in root.xpath("//script|//style|//noscript|//template"):
+    for bad in _tagged(root, "script", "style", "noscript", "template"):
         _drop(bad)
 
     title, title_el = _title(root, rules, metas)

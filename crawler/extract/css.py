@@ -297,6 +297,19 @@ class PageIndex:
         self._by_class = by_class
         self._values = {"id": by_id, "class": class_values}
         self._lists: dict = {}  # (attribute, op, value) → candidate list, computed on first use
+        self._root = root
+
+    def tagged(self, root, *tags: str) -> list:
+        """Elements with any of these tags still under `root`, in document order: root.iter(*tags) without walking
+        the tree (a walk costs ~160 µs on a real page of 1,000 elements), elements dropped since indexing left out."""
+        if root is not self._root:
+            return list(root.iter(*tags))
+        lists = [found for found in map(self._by_tag.get, tags) if found]
+        if not lists:
+            return []
+        found = lists[0] if len(lists) == 1 else sorted((el for els in lists for el in els), key=self._pos.__getitem__)
+        memo: dict = {}
+        return [el for el in found if _inside(el, root, memo)]
 
     def tokens(self) -> set[str]:
         """Every class token and id on the page (as indexed)."""

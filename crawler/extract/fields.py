@@ -7,7 +7,7 @@ from crawler.config import Rules
 from crawler.extract import rules_builtin as B
 from crawler.extract.body import _metaish
 from crawler.extract.dates import Candidate, parse_datetime
-from crawler.extract.html import _content, _first, _lines, _select
+from crawler.extract.html import _content, _first, _lines, _select, _tagged
 from crawler.extract.text import (
     author_from_paragraphs, byline_segment, clean_name, cjk_count, editor_from_line, norm_space, source_from_text,
     strip_title_suffix,
@@ -15,7 +15,7 @@ from crawler.extract.text import (
 
 def _metas(root) -> dict[str, str]:
     out: dict[str, str] = {}
-    for meta in root.iter("meta"):
+    for meta in _tagged(root, "meta"):
         key = (meta.get("name") or meta.get("property") or meta.get("itemprop") or meta.get("http-equiv") or "")
         key = key.strip().lower()
         content = meta.get("content")
@@ -37,7 +37,7 @@ def _el_title(el) -> str:
 
 def _title(root, rules: Rules | None, metas: dict[str, str]) -> tuple[str, object]:
     page_title = ""
-    for el in root.iter("title"):
+    for el in _tagged(root, "title"):
         page_title = norm_space(_content(el))
         if page_title:
             break
@@ -46,7 +46,7 @@ def _title(root, rules: Rules | None, metas: dict[str, str]) -> tuple[str, objec
         el, _ = _first(root, rules.title)
         if el is not None and _el_title(el):
             return _el_title(el), el
-    h1s = [(_el_title(h), h) for h in root.iter("h1")]
+    h1s = [(_el_title(h), h) for h in _tagged(root, "h1")]
     h1s = [(t, h) for t, h in h1s if 4 <= len(t) <= 160]
     base = page_title or metas.get("og:title", "")
     for text, h in h1s:  # the h1 the <title> starts with is the headline

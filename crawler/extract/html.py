@@ -33,6 +33,12 @@ def _select(root, selector: str) -> list:
         return []
 
 
+def _tagged(root, *tags: str) -> list:
+    """root.iter(*tags) as a list, from the page's index when there is one (no walk of the tree)."""
+    index = getattr(_PAGE, "index", None)
+    return index.tagged(root, *tags) if index is not None else list(root.iter(*tags))
+
+
 def _first(root, selectors: Sequence[str]):
     for selector in selectors:
         found = _select(root, selector)
