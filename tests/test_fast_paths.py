@@ -187,3 +187,26 @@ def test_tagged_elements_from_the_index_are_those_a_walk_finds_before_and_after_
         body = root.find("body")
         if body is not None:  # another root: a walk
             assert index.tagged(body, "a") == list(body.iter("a"))
+
+
+def test_the_document_gate_from_the_bytes_answers_as_the_regular_expression_on_the_text(realpages):
+    from crawler.extract.decode import decode
+    from crawler.extract.govdoc import GATE, is_document
+
+    bodies = [p.read_bytes() for p in sorted(FIXTURES.glob("*/*.html")) + sorted(realpages.rglob("*.html"))]
+    snippets = ["<p>索 引 号：000013610/2025-00123</p>", "<td>索&nbsp;引&#160;号</td>", "<p>搜索 引号 号码</p>",
+                "<p>发布机构：某某委员会</p>", "<p>印发日期 2025年1月1日</p>", "<p>发文字号：国卫办〔2025〕1号</p>",
+                "<p>主题分类</p>", "<p>搜索</p>", "<p>成文日期</p>", "<p>生成 日期</p>", "<p>無關的文字</p>"]
+    for snippet in snippets:
+        for codec in ("utf-8", "gb18030", "big5hkscs"):
+            try:
+                bodies.append(f"<html><head><meta charset={codec}></head><body>{snippet}</body></html>".encode(codec))
+            except UnicodeEncodeError:
+                continue
+    gated = 0
+    for raw in bodies:
+        html, codec = decode(raw)
+        expected = GATE.search(html) is not None
+        assert is_document(html, raw, codec) == expected == is_document(html), (html[:200], codec)
+        gated += expected
+    assert gated >= 10

@@ -16,7 +16,7 @@ from crawler.extract.css import PageIndex
 from crawler.extract.dates import choose, date_from_url, htmldate_candidate, meta_candidates
 from crawler.extract.decode import decode
 from crawler.extract.generic import drop_comment_blocks, drop_unheaded_comments
-from crawler.extract.govdoc import GATE as GOV_GATE, find_meta_block, meta_elements, publish_candidates
+from crawler.extract.govdoc import find_meta_block, is_document, meta_elements, publish_candidates
 from crawler.extract.fields import (
     _author, _blocked_reason, _editor, _lines_before, _metas, _rule_dates, _source, _text_dates, _title,
     _title_from_lines, _windows,
@@ -93,7 +93,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
             _drop(el)
     drop_comment_blocks(root, title_el)  # nor are comment areas known by their heading ('网友评论', '跟帖')
     drop_unheaded_comments(root, title_el)  # or by their users' masked IPs
-    if GOV_GATE.search(html):
+    if is_document(html, page if isinstance(page, (bytes, bytearray)) else None, result.encoding):
         # a government document: its metadata table goes to doc_meta, never into the body
         block, result.doc_meta = find_meta_block(root)
         for el in (meta_elements(block) if block is not None else []):
