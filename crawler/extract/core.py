@@ -93,7 +93,7 @@ def _extract_into(result: Extracted, page, url, rules, content_type, now, more_p
             _drop(el)
     drop_comment_blocks(root, title_el)  # nor are comment areas known by their heading ('网友评论', '跟帖')
     drop_unheaded_comments(root, title_el)  # or by their users' masked IPs
-    if is_document(html, page if isinstance(page, (bytes, bytearray)) else None, result.encoding):
+    if is_document(html):
         # a government document: its metadata table goes to doc_meta, never into the body
         block, result.doc_meta = find_meta_block(root)
         for el in (meta_elements(block) if block is not None else []):

@@ -19,42 +19,31 @@ ALIASES = {"发文字号": "文号", "发文单位": "发文机关", "发布机�
            "生成日期": "成文日期", "印发日期": "成文日期", "发文日期": "成文日期"}
 # Cheap test on the raw page before any table is looked for.
 _PAD = r"(?:\s|\u3000|&nbsp;|&#160;)*"
-GATE = re.compile(rf"索{_PAD}引{_PAD}号|成文日期|生成日期|发文机关|发文字号|主题分类|发布机构|印发日期")
+GATE = re.compile(rf"索{_PAD}引{_PAD}号|成文日期|生成日期|发文机关|发文字号|主题分类|发布机构|印发日期")  # see is_document
 _GATE_WORDS = ("成文日期", "生成日期", "发文机关", "发文字号", "主题分类", "发布机构", "印发日期")  # GATE's plain words
 _INDEX_NUMBER = re.compile(rf"索{_PAD}引{_PAD}号")  # and its spaced one
-_BYTE_CODECS = ("utf-8", "utf-8-sig", "gb18030", "big5hkscs")  # each character has one byte form, in a run of its own
-_NEEDLES: dict[str, list[bytes]] = {}
+_BY_LAST: dict[str, tuple[str, ...]] = {}
+for _word in _GATE_WORDS:
+    _BY_LAST[_word[-1]] = (*_BY_LAST.get(_word[-1], ()), _word)
 
 
-def _needles(codec: str) -> list[bytes]:
-    """The gate's plain words in `codec` (one that cannot encode a word cannot have decoded it either)."""
-    found = _NEEDLES.get(codec)
-    if found is None:
-        found = []
-        for word in _GATE_WORDS:
-            try:
-                found.append(word.encode(codec.replace("-sig", "")))
-            except UnicodeEncodeError:
-                continue
-        _NEEDLES[codec] = found
-    return found
-
-
-def is_document(html: str, raw: bytes | None = None, codec: str | None = None) -> bool:
+def is_document(html: str) -> bool:
     """GATE.search(html) is not None: a page that may hold a government document's metadata table.
 
-    With the bytes `html` was decoded from, the plain words are looked for in the bytes first (a byte search,
-    not a character-class scan of the whole text: a fifth of the cost on a real 146 KB page) and the spaced
-    索引号 only where a 索 stands; the regular expression runs only when a word's bytes are there."""
-    if raw is None or codec not in _BYTE_CODECS:
-        return GATE.search(html) is not None
-    if any(needle in raw for needle in _needles(codec)):
-        return GATE.search(html) is not None
-    start = html.find("索")
-    while start >= 0:
-        if _INDEX_NUMBER.match(html, start):
+    Found by character: each plain word where its last character stands, the spaced 索引号 where a 索 does.
+    str.find of one character skips through the text; GATE's scan of every position cost 0.44 ms on a real
+    146 KB page."""
+    for last, words in _BY_LAST.items():
+        at = html.find(last, 3)
+        while at >= 0:
+            if html[at - 3:at + 1] in words:
+                return True
+            at = html.find(last, at + 1)
+    at = html.find("索")
+    while at >= 0:
+        if _INDEX_NUMBER.match(html, at):
             return True
-        start = html.find("索", start + 1)
+        at = html.find("索", at + 1)
     return False
 
 

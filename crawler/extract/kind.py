@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from crawler.extract.generic import COMMENT_HEAD, is_comment_meta
-from crawler.extract.govdoc import GATE, find_meta_block
+from crawler.extract.govdoc import find_meta_block, is_document
 from crawler.extract.html import _drop, _lines, _parse
 
 NEWS, EPAPER, GOVDOC, COMMENTS = "news article", "e-paper", "government document", "portal with comments"
@@ -24,7 +24,7 @@ def page_kind(html: str, url: str = "", declared: str | None = None) -> str:
     root = _parse(html or "")
     if root is None:
         return NEWS
-    if GATE.search(html):
+    if is_document(html):
         block, _fields = find_meta_block(root)
         if block is not None:
             return GOVDOC
