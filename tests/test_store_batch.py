@@ -158,3 +158,28 @@ def test_two_concurrent_writers_make_one_cluster(pg_url):
         clusters = dict(session.execute(select(Article.url, Article.cluster_id)).all())
     database.dispose()
     assert len(clusters) == 2 and clusters[first.url] == clusters[second.url]
+
+
+def test_the_writer_gathers_articles_handed_over_one_at_a_time(monkeypatch):
+    """The extraction pool hands articles over one by one: those arriving within the writer's linger of the first
+    share one transaction (they were one batch each), and a lone article is stored after the linger, not held."""
+    import time
+
+    from pipelines import store as pipeline
+
+    batches: list[list[str]] = []
+    monkeypatch.setattr(pipeline, "store_many", lambda database, jobs, after_save=None:
+                        batches.append(list(jobs)) or [True] * len(jobs))
+    writer, database = pipeline.BatchWriter(linger=0.5), object()
+    futures = []
+    for n in range(3):
+        futures.append(writer.submit(database, f"article {n}", None))
+        time.sleep(0.05)
+    assert [future.result(5) for future in futures] == [True, True, True]
+    assert batches == [["article 0", "article 1", "article 2"]]
+
+    started = time.monotonic()
+    assert writer.submit(database, "a lone article", None).result(5) is True
+    assert 0.4 < time.monotonic() - started < 3
+    assert batches[-1] == ["a lone article"]
+
