@@ -183,3 +183,20 @@ def test_the_writer_gathers_articles_handed_over_one_at_a_time(monkeypatch):
     assert 0.4 < time.monotonic() - started < 3
     assert batches[-1] == ["a lone article"]
 
+
+@pytest.mark.parametrize("count", [5, 4500])
+def test_the_band_lookup_finds_what_a_select_finds(db_url, count):
+    """The bands sharing a key, read through the driver in chunks of 2,000 keys: the rows SQLAlchemy's select gives."""
+    from crawler.db.cluster import _bands_with_keys
+
+    database = connect(db_url)
+    try:
+        job = _jobs(21, 1)[0]
+        assert store_many(database, [job]) == [True]
+        with database.engine.begin() as conn:
+            stored = list(conn.execute(select(MinhashBand.article_id, MinhashBand.band_key)))
+            keys = sorted({key for _, key in stored} | set(range(count)))
+            assert sorted(_bands_with_keys(conn, keys)) == sorted(stored)
+            assert _bands_with_keys(conn, list(range(count))) == []  # keys no band has (64-bit hashes)
+    finally:
+        database.dispose()
