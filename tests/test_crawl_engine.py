@@ -167,3 +167,27 @@ def test_every_request_of_a_kind_carries_the_same_callback(tmp_path):
     assert spider.parse_article.__name__ == "parse_article" and spider.parse_article.__self__ is spider
     assert not is_generator_with_return_value(requests[0].callback)
 
+
+def test_the_crawl_tunes_the_garbage_collector_and_puts_it_back():
+    """During the crawl the objects alive at its start are frozen out of the collector's passes (garbage is
+    collected first, not frozen) and young objects wait for YOUNG_THRESHOLD net allocations; afterwards the
+    collector is as it was."""
+    import gc
+    import weakref
+
+    from crawler.run.crawl import YOUNG_THRESHOLD, crawl_gc
+
+    class Node:
+        pass
+
+    before = gc.get_threshold()
+    cycle = Node()
+    cycle.me = cycle
+    dead = weakref.ref(cycle)
+    del cycle
+    with crawl_gc():
+        assert dead() is None
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
