@@ -14,8 +14,10 @@ committed (two reprints stored 59 ms apart by two workers once became two cluste
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import chain
 import zlib
 
 import numpy as np
@@ -176,10 +178,7 @@ def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = 
             by_hash.setdefault(text_hash, []).append(article_id)
     wanted: dict[int, set[int]] = {}
     for n in newcomers:
-        shared: dict[int, int] = {}
-        for key in keys[n.id]:
-            for article_id in by_key.get(key, ()):
-                shared[article_id] = shared.get(article_id, 0) + 1
+        shared = Counter(chain.from_iterable(by_key.get(key, ()) for key in keys[n.id]))
         wanted[n.id] = {a for a, count in shared.items() if count >= MIN_SHARED_BANDS} | set(by_hash.get(n.content_hash, ()))
     # the stored candidates' compared columns, loaded once for the batch; cluster ids are relabelled below as
     # clusters merge, exactly as the UPDATE relabels the stored rows
