@@ -1,5 +1,5 @@
-"""Store articles through one writer thread that commits them in batches (group commit): whatever arrived while
-the previous batch was being written goes into the next transaction, so the reactor never waits for a commit,
+"""Store articles through one writer thread that commits them in batches (group commit): a batch is whatever
+arrives within LINGER seconds of its first article (at most MAX_BATCH), so the reactor never waits for a commit,
 SQLite sees one writer, and a commit's cost is shared by the batch. Relevance and near-duplicate clusters are
 written in the same transaction as the article."""
 from __future__ import annotations
@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from concurrent.futures import Future
 
 from scrapy.exceptions import DropItem
@@ -17,14 +18,20 @@ from crawler.db.store import StoreJob, enrich, store, store_many
 from crawler.extensions import count, fail, run_ledger
 from pipelines import CrawlerPipeline
 
-MAX_BATCH = 64  # articles per transaction at most; a batch never waits to fill up
+MAX_BATCH = 64  # articles per transaction at most
+# seconds a batch waits for more articles after its first: the extraction pool hands articles over one at a time,
+# so without it most batches held one article, at 2.9 ms of the crawl process's CPU each against 0.5 ms in a
+# batch of 16 (docs/benchmarks.md, "Issue 20, helper i20crawl"); short, since a waiting article holds its
+# response in Scrapy's scraper slot (SCRAPER_SLOT_MAX_ACTIVE_SIZE)
+LINGER = 0.1
 
 
 class BatchWriter:
     """One daemon thread per process, shared by every crawler of it; jobs are batched per database."""
 
-    def __init__(self, max_batch: int = MAX_BATCH):
+    def __init__(self, max_batch: int = MAX_BATCH, linger: float = LINGER):
         self.max_batch = max_batch
+        self.linger = linger
         self.jobs: queue.SimpleQueue = queue.SimpleQueue()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
@@ -42,9 +49,10 @@ class BatchWriter:
     def _run(self) -> None:
         while True:
             batch = [self.jobs.get()]
+            deadline = time.monotonic() + self.linger
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self.jobs.get_nowait())
+                    batch.append(self.jobs.get(timeout=max(0.0, deadline - time.monotonic())))
                 except queue.Empty:
                     break
             for database in {id(entry[0]): entry[0] for entry in batch}.values():

@@ -18,6 +18,9 @@ from crawler.urls import canonical, day_tokens, fill_template, links_in, matches
 from crawler.window import Window, today_shanghai
 
 
+CALLBACKS = ("parse_listing", "parse_locator", "parse_feed", "parse_period", "parse_issue", "parse_article", "on_error")
+
+
 class SourceSpider(scrapy.Spider):
     """Crawl one site of config/sources.yaml: for each discovery entry, requests in, article links out.
 
@@ -39,6 +42,11 @@ class SourceSpider(scrapy.Spider):
         self._links_seen: set[str] = set()
         self._links_seen_sample = False
         self._list_links: dict[str, set[str]] = {}
+        # one bound method per callback for the whole run: Scrapy checks each callback for a generator that returns
+        # a value (inspect.getsource + ast.parse) and caches the answer weakly per bound-method object, so fresh
+        # ones (a new `self.parse_article` per request) had it re-read the source again and again
+        for name in CALLBACKS:
+            setattr(self, name, getattr(self, name))
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):

@@ -143,3 +143,51 @@ def test_a_host_that_keeps_blocking_is_backed_off(tmp_path):
         assert len(failures) == 30 and {f.kind for f in failures} == {"blocked"}
         assert sum("not requested" in f.reason for f in failures) == 30 - sent
     database.dispose()
+
+
+def test_every_request_of_a_kind_carries_the_same_callback(tmp_path):
+    """Scrapy reads each callback's source (inspect.getsource + ast.parse, to warn about a generator returning a
+    value) once per bound-method object, cached weakly: the spider hands out one object per callback for the run,
+    not a fresh `self.parse_article` per request that made Scrapy read the source again and again."""
+    from scrapy.utils.misc import is_generator_with_return_value
+    from scrapy.utils.test import get_crawler
+
+    from crawler.config import load_sources
+    from spiders.source import spider_for
+
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(SOURCES.format(), encoding="utf-8")
+    spider_class = spider_for(load_sources(sources).sources[0])
+    spider = spider_class.from_crawler(get_crawler(spider_class), week="2025-09-05")
+    _, requests = spider._follow_articles([article_url("0901", 1), article_url("0902", 2)],
+                                          "http://health.people.com.cn/GB/408564/index.html")
+    assert len(requests) == 2
+    assert requests[0].callback is requests[1].callback is spider.parse_article
+    assert requests[0].errback is requests[1].errback is spider.on_error
+    assert spider.parse_article.__name__ == "parse_article" and spider.parse_article.__self__ is spider
+    assert not is_generator_with_return_value(requests[0].callback)
+
+
+def test_the_crawl_tunes_the_garbage_collector_and_puts_it_back():
+    """During the crawl the objects alive at its start are frozen out of the collector's passes (garbage is
+    collected first, not frozen) and young objects wait for YOUNG_THRESHOLD net allocations; afterwards the
+    collector is as it was."""
+    import gc
+    import weakref
+
+    from crawler.run.crawl import YOUNG_THRESHOLD, crawl_gc
+
+    class Node:
+        pass
+
+    before = gc.get_threshold()
+    cycle = Node()
+    cycle.me = cycle
+    dead = weakref.ref(cycle)
+    del cycle
+    with crawl_gc():
+        assert dead() is None
+        assert gc.get_freeze_count() > 0
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
+    assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before

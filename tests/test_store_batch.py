@@ -158,3 +158,45 @@ def test_two_concurrent_writers_make_one_cluster(pg_url):
         clusters = dict(session.execute(select(Article.url, Article.cluster_id)).all())
     database.dispose()
     assert len(clusters) == 2 and clusters[first.url] == clusters[second.url]
+
+
+def test_the_writer_gathers_articles_handed_over_one_at_a_time(monkeypatch):
+    """The extraction pool hands articles over one by one: those arriving within the writer's linger of the first
+    share one transaction (they were one batch each), and a lone article is stored after the linger, not held."""
+    import time
+
+    from pipelines import store as pipeline
+
+    batches: list[list[str]] = []
+    monkeypatch.setattr(pipeline, "store_many", lambda database, jobs, after_save=None:
+                        batches.append(list(jobs)) or [True] * len(jobs))
+    writer, database = pipeline.BatchWriter(linger=0.5), object()
+    futures = []
+    for n in range(3):
+        futures.append(writer.submit(database, f"article {n}", None))
+        time.sleep(0.05)
+    assert [future.result(5) for future in futures] == [True, True, True]
+    assert batches == [["article 0", "article 1", "article 2"]]
+
+    started = time.monotonic()
+    assert writer.submit(database, "a lone article", None).result(5) is True
+    assert 0.4 < time.monotonic() - started < 3
+    assert batches[-1] == ["a lone article"]
+
+
+@pytest.mark.parametrize("count", [5, 4500])
+def test_the_band_lookup_finds_what_a_select_finds(db_url, count):
+    """The bands sharing a key, read through the driver in chunks of 2,000 keys: the rows SQLAlchemy's select gives."""
+    from crawler.db.cluster import _bands_with_keys
+
+    database = connect(db_url)
+    try:
+        job = _jobs(21, 1)[0]
+        assert store_many(database, [job]) == [True]
+        with database.engine.begin() as conn:
+            stored = list(conn.execute(select(MinhashBand.article_id, MinhashBand.band_key)))
+            keys = sorted({key for _, key in stored} | set(range(count)))
+            assert sorted(_bands_with_keys(conn, keys)) == sorted(stored)
+            assert _bands_with_keys(conn, list(range(count))) == []  # keys no band has (64-bit hashes)
+    finally:
+        database.dispose()

@@ -14,8 +14,10 @@ committed (two reprints stored 59 ms apart by two workers once became two cluste
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from itertools import chain
 import zlib
 
 import numpy as np
@@ -123,6 +125,22 @@ def _insert_bands(conn: Connection, rows: list[tuple[int, int]]) -> None:
     conn.exec_driver_sql(f"INSERT INTO minhash_bands (article_id, band_key) VALUES ({marker}, {marker})", rows)
 
 
+def _bands_with_keys(conn: Connection, keys: list[int]) -> list[tuple[int, int]]:
+    """(article_id, band_key) of the stored bands holding one of `keys`, through the driver: 42 keys per article,
+    where SQLAlchemy's per-value work on an IN list cost more than the query (its select for other paramstyles)."""
+    bands = MinhashBand.__table__
+    marker = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(conn.dialect.paramstyle)
+    found: list[tuple[int, int]] = []
+    for start in range(0, len(keys), 2000):
+        chunk = keys[start:start + 2000]
+        if marker is None:
+            found.extend(conn.execute(select(bands.c.article_id, bands.c.band_key).where(bands.c.band_key.in_(chunk))))
+        else:
+            found.extend(conn.exec_driver_sql("SELECT article_id, band_key FROM minhash_bands WHERE band_key IN ("
+                                              + ", ".join([marker] * len(chunk)) + ")", tuple(chunk)).all())
+    return found
+
+
 @dataclass
 class Newcomer:
     """An article just inserted (cluster_id still NULL, no bands yet) that `cluster_new` places in a cluster."""
@@ -144,19 +162,15 @@ def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = 
     if not newcomers:
         return {}
     lock_clusters(conn)
-    A, bands = Article.__table__, MinhashBand.__table__
+    A = Article.__table__
     batch_ids = {n.id for n in newcomers}
     keys_list = {n.id: band_keys(n.minhash) for n in newcomers}
     keys = {article_id: set(found) for article_id, found in keys_list.items()}
     # what was stored before the batch: band rows sharing a key, and articles sharing a text hash
     by_key: dict[int, list[int]] = {}
-    all_keys = sorted(set().union(*keys.values()))
-    for start in range(0, len(all_keys), 2000):
-        chunk = all_keys[start:start + 2000]
-        for article_id, key in conn.execute(select(bands.c.article_id, bands.c.band_key)
-                                            .where(bands.c.band_key.in_(chunk))):
-            if article_id not in batch_ids:
-                by_key.setdefault(key, []).append(article_id)
+    for article_id, key in _bands_with_keys(conn, sorted(set().union(*keys.values()))):
+        if article_id not in batch_ids:
+            by_key.setdefault(key, []).append(article_id)
     by_hash: dict[str, list[int]] = {}
     for article_id, text_hash in conn.execute(select(A.c.id, A.c.content_hash).where(
             A.c.content_hash.in_(sorted({n.content_hash for n in newcomers})))):
@@ -164,10 +178,7 @@ def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = 
             by_hash.setdefault(text_hash, []).append(article_id)
     wanted: dict[int, set[int]] = {}
     for n in newcomers:
-        shared: dict[int, int] = {}
-        for key in keys[n.id]:
-            for article_id in by_key.get(key, ()):
-                shared[article_id] = shared.get(article_id, 0) + 1
+        shared = Counter(chain.from_iterable(by_key.get(key, ()) for key in keys[n.id]))
         wanted[n.id] = {a for a, count in shared.items() if count >= MIN_SHARED_BANDS} | set(by_hash.get(n.content_hash, ()))
     # the stored candidates' compared columns, loaded once for the batch; cluster ids are relabelled below as
     # clusters merge, exactly as the UPDATE relabels the stored rows

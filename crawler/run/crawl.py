@@ -1,8 +1,10 @@
 """Run one crawl: every enabled site (or the ones named) for the window, into the database, with a run record."""
 from __future__ import annotations
 
+import gc
 import logging
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +66,26 @@ def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, source
     return settings
 
 
+YOUNG_THRESHOLD = 10_000  # the crawl's collections of young objects: after this many more allocated than freed
+
+
+@contextmanager
+def crawl_gc():
+    """The garbage collector tuned for the crawl, as it was afterwards. The objects alive now (modules, settings,
+    the spiders) are frozen out of its passes, which walked them again and again; and young objects are collected
+    after YOUNG_THRESHOLD net allocations, not 700, which Scrapy's in-flight requests and Deferreds crossed many
+    times a page (docs/benchmarks.md, "Issue 20, helper i20crawl"). Garbage now is collected before the freeze."""
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_THRESHOLD, *thresholds[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
 def run_crawl(database: Database, sources: SourcesFile, window: Window, site_names: list[str] | None = None,
               replay_dirs: list[str | Path] = (), replay_log: str | None = None, polite: bool | None = None,
               refresh: bool = False, sources_file: str | None = None, log_level: str = "WARNING",
@@ -109,7 +131,8 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
         for source in selected:
             process.crawl(spider_for(source), window=window, refresh=refresh)
         crawlers = list(process.crawlers)
-        process.start()
+        with crawl_gc():
+            process.start()
     except BaseException as exc:
         finish_run(database, run_id, "failed", f"{type(exc).__name__}: {exc}")
         raise
