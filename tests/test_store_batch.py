@@ -200,3 +200,24 @@ def test_the_band_lookup_finds_what_a_select_finds(db_url, count):
             assert _bands_with_keys(conn, list(range(count))) == []  # keys no band has (64-bit hashes)
     finally:
         database.dispose()
+
+
+def test_the_band_keys_the_worker_computed_are_the_ones_stored(db_url):
+    """The crawl process does not hash the bands again: what prepare() handed over is what lands in minhash_bands."""
+    from dataclasses import replace
+
+    from crawler.analyse.minhash import band_keys
+
+    database = connect(db_url)
+    try:
+        job, other = _jobs(11, 2)
+        assert job.prepared.band_keys == band_keys(job.prepared.minhash)  # the worker's keys are the real ones
+        marked = replace(job.prepared, band_keys=[7, 8, 9])  # keys no hashing gives: seen only if they are used
+        assert store_many(database, [replace(job, prepared=marked), other]) == [True, True]
+        with database.session() as session:
+            stored = {url: sorted(session.scalars(select(MinhashBand.band_key).where(MinhashBand.article_id == id_)))
+                      for id_, url in session.execute(select(Article.id, Article.url))}
+        assert stored[job.url] == [7, 8, 9]
+        assert stored[other.url] == sorted(band_keys(other.prepared.minhash))
+    finally:
+        database.dispose()

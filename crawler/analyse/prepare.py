@@ -41,12 +41,13 @@ class Prepared:
     content_hash: str
     minhash: bytes
     pages_gz: list[bytes]
+    band_keys: list[int]  # the signature's LSH band keys (minhash.band_keys): hashed here, not in the crawl process
 
 
 def prepare(extracted: Extracted, bodies: Sequence[bytes], lexicon=None) -> Prepared:
     """Relevance score, text hash, MinHash signature and gzip of the raw pages: pure functions of the page."""
     global _LEXICON
-    from crawler.analyse.minhash import fingerprints
+    from crawler.analyse.minhash import band_keys, fingerprints
     from crawler.analyse.relevance import load_lexicon, score
 
     if lexicon is None:
@@ -55,7 +56,7 @@ def prepare(extracted: Extracted, bodies: Sequence[bytes], lexicon=None) -> Prep
     relevance = score(extracted.title, extracted.body, lexicon)
     text_hash, minhash = fingerprints(extracted.title, extracted.body)
     return Prepared(relevance.score, relevance.terms, relevance.relevant, lexicon.fingerprint, text_hash, minhash,
-                    [gzip_page(body) for body in bodies])
+                    [gzip_page(body) for body in bodies], band_keys(minhash))
 
 
 def extract_and_prepare(page: bytes, url: str, rules: Rules | None, content_type: str | None,

@@ -150,6 +150,7 @@ class Newcomer:
     content_hash: str
     published_at: datetime | None
     fetched_at: datetime | None
+    band_keys: list[int] | None = None  # band_keys(minhash) when the extraction worker already computed them
 
 
 def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = THRESHOLD) -> dict[int, int]:
@@ -164,7 +165,7 @@ def cluster_new(conn: Connection, newcomers: list[Newcomer], threshold: float = 
     lock_clusters(conn)
     A = Article.__table__
     batch_ids = {n.id for n in newcomers}
-    keys_list = {n.id: band_keys(n.minhash) for n in newcomers}
+    keys_list = {n.id: n.band_keys if n.band_keys is not None else band_keys(n.minhash) for n in newcomers}
     keys = {article_id: set(found) for article_id, found in keys_list.items()}
     # what was stored before the batch: band rows sharing a key, and articles sharing a text hash
     by_key: dict[int, list[int]] = {}

@@ -182,7 +182,7 @@ def store_many(database: Database, jobs: list[StoreJob], after_save=None) -> lis
             if pages:
                 conn.execute(insert(P), pages)
             cluster_new(conn, [Newcomer(article_id, ready.minhash, ready.content_hash,
-                                        jobs[index].extracted.published_at, now)
+                                        jobs[index].extracted.published_at, now, ready.band_keys)
                                for article_id, index, ready in zip(ids, fresh, prepared)])
             for index in fresh:
                 created[index] = True
