@@ -685,3 +685,29 @@ def test_a_weeks_candidates_are_loaded_without_their_bodies(db):
         C.load_bodies(session, [c.article for c in found[:2]])
         assert [("body" in inspect(c.article).unloaded) for c in found] == [False, False, True, True, True]
         assert found[0].article.body.endswith("仅此一篇。") and found[4].article.body.endswith("仅此一篇。")
+
+
+def test_the_week_view_is_built_with_the_garbage_collector_paused_and_puts_it_back(db, client):
+    """Collector passes over a week's ORM rows made the week view's p95 at 250,000 stored articles (docs/benchmarks.md)."""
+    import gc
+
+    seed_many(db, 30)
+    client.get(WEEK)  # warm: templates compiled, lexicon loaded
+    started = []
+
+    def seen(phase, info):
+        if phase == "start":
+            started.append(info["generation"])
+
+    gc.collect()
+    threshold = gc.get_threshold()
+    gc.set_threshold(50, *threshold[1:])  # a collection every 50 net allocations, were the collector running
+    gc.callbacks.append(seen)
+    try:
+        response = client.get(WEEK)
+    finally:
+        gc.callbacks.remove(seen)
+        gc.set_threshold(*threshold)
+    assert response.status_code == 200 and "仅此一篇" in response.get_data(as_text=True)
+    assert len(started) < 20  # Flask's own work around the view; building the page unpaused made hundreds
+    assert gc.isenabled()

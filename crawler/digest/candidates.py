@@ -74,15 +74,16 @@ def window_articles(session: Session, window: Window) -> list[Article]:
     query = (select(Article).where(Article.published_at >= window.start, Article.published_at < window.end,
                                    Article.status == "ok")
              .options(load_only(*LISTED)).order_by(Article.published_at, Article.id))
-    with _collector_paused():
+    with collector_paused():
         return list(session.scalars(query))
 
 
 @contextmanager
-def _collector_paused():
+def collector_paused():
     """Pause Python's cyclic garbage collector while thousands of ORM objects that all stay alive are built: each
     few hundred allocations would otherwise trigger a collection that walks them again (a quarter of a week's
-    load time, measured). Re-enabled only if it was on: another thread's pause is not undone early."""
+    load time, measured; the review page's week view pauses it for the whole page). Re-enabled only if it was
+    on: another thread's pause is not undone early."""
     was_on = gc.isenabled()
     gc.disable()
     try:
