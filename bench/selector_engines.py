@@ -22,7 +22,6 @@ For instruction counts (no hardware counters on a VM): run one engine under
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -31,10 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from _replaygen import generate  # noqa: E402
 
 from crawler.analyse.prepare import extract_and_prepare  # noqa: E402
-from crawler.config import load_sources  # noqa: E402
 from crawler.extract import body as body_module, core as core_module, html as html_module  # noqa: E402
 from crawler.extract.css import PageIndex  # noqa: E402
 
@@ -63,6 +60,9 @@ class CompiledSelectors:
             self._compiled[selector] = compiled
         return compiled(context) if compiled else []
 
+    def tagged(self, root, *tags: str) -> list:
+        return list(root.iter(*tags))
+
 
 ENGINES = {"index": PageIndex, "lxml": CompiledSelectors}
 
@@ -75,28 +75,15 @@ def use(engine: str) -> None:
 
 
 def load_pages(count: int, work: Path) -> dict[str, list[tuple]]:
-    """{'real': [(bytes, url, rules, content_type)], 'generated': [...]}"""
-    out: dict[str, list[tuple]] = {}
-    real = REPO.parent / "shared" / "realpages"
-    if not (real / "MANIFEST.jsonl").is_file():
-        real = Path("/work/shared/realpages")
-    if (real / "MANIFEST.jsonl").is_file():
-        loaded = load_sources(REPO / "config" / "sources.yaml")
-        pages = []
-        for line in (real / "MANIFEST.jsonl").read_text(encoding="utf-8").splitlines():
-            entry = json.loads(line) if line.strip() else {}
-            if entry.get("kind") != "article" or not (real / entry["file"]).is_file():
-                continue
-            url = entry.get("url") or ""
-            source = loaded.source_for_url(url) if url else None
-            pages.append(((real / entry["file"]).read_bytes(), url, source.rules if source else None, None))
-        out["real"] = pages
+    """{'real': [(bytes, url, rules, content_type)], 'generated': [...]}, as bench/worker_job.py loads them."""
+    from worker_job import load
+
+    out = {}
+    real = load(["real"], 0, work)
+    if real:
+        out["real"] = real
     if count:
-        _truths, sources_file = generate(work / "replay", count)
-        rules = load_sources(sources_file).sources[0].rules
-        manifest = [json.loads(line) for line in (work / "replay" / "MANIFEST.jsonl").read_text().splitlines() if line]
-        out["generated"] = [((work / "replay" / m["file"]).read_bytes(), m["url"], rules,
-                             m["headers"].get("Content-Type")) for m in manifest if "/n1/" in m["url"]]
+        out["generated"] = load(["generated"], count, work)
     return out
 
 

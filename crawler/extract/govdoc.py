@@ -17,26 +17,25 @@ CORE = {"索引号", "主题分类", "信息分类", "分类", "发文机关", "
 # Canonical names other code reads, set beside the page's own label when the page uses a variant.
 ALIASES = {"发文字号": "文号", "发文单位": "发文机关", "发布机构": "发文机关", "发布时间": "发布日期", "公开日期": "发布日期",
            "生成日期": "成文日期", "印发日期": "成文日期", "发文日期": "成文日期"}
-# Cheap test on the raw page before any table is looked for.
+# Cheap test on the raw page before any table is looked for: one of these words, or 索引号 spaced out.
 _PAD = r"(?:\s|\u3000|&nbsp;|&#160;)*"
-GATE = re.compile(rf"索{_PAD}引{_PAD}号|成文日期|生成日期|发文机关|发文字号|主题分类|发布机构|印发日期")  # see is_document
-_GATE_WORDS = ("成文日期", "生成日期", "发文机关", "发文字号", "主题分类", "发布机构", "印发日期")  # GATE's plain words
-_INDEX_NUMBER = re.compile(rf"索{_PAD}引{_PAD}号")  # and its spaced one
+_GATE_WORDS = ("成文日期", "生成日期", "发文机关", "发文字号", "主题分类", "发布机构", "印发日期")
+_INDEX_NUMBER = re.compile(rf"索{_PAD}引{_PAD}号")
 _BY_LAST: dict[str, tuple[str, ...]] = {}
 for _word in _GATE_WORDS:
     _BY_LAST[_word[-1]] = (*_BY_LAST.get(_word[-1], ()), _word)
 
 
 def is_document(html: str) -> bool:
-    """GATE.search(html) is not None: a page that may hold a government document's metadata table.
+    """Whether the page holds a gate word or 索引号 (spaced or not): it may hold a government document's table.
 
-    Found by character: each plain word where its last character stands, the spaced 索引号 where a 索 does.
-    str.find of one character skips through the text; GATE's scan of every position cost 0.44 ms on a real
-    146 KB page."""
+    Found by character: each word where its last character stands, 索引号 where a 索 does. str.find of one
+    character skips through the text; a regular expression of the same words, tried at every position, cost
+    0.44 ms on a real 146 KB page."""
     for last, words in _BY_LAST.items():
-        at = html.find(last, 3)
+        at = html.find(last)
         while at >= 0:
-            if html[at - 3:at + 1] in words:
+            if any(at + 1 >= len(word) and html.startswith(word, at + 1 - len(word)) for word in words):
                 return True
             at = html.find(last, at + 1)
     at = html.find("索")
