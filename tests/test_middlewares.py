@@ -1,6 +1,8 @@
 """Downloader middlewares fed real responses offline (the head-only meta refresh), and the extraction pool."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
@@ -78,6 +80,40 @@ def test_warm_up_starts_the_workers_and_the_pool_outlives_its_thread():
         assert len(pool._processes) == 2  # both workers started before any real task
         pids = {pool.submit(os.getpid).result(timeout=30) for _ in range(8)}  # BrokenProcessPool if they died
         assert pids <= set(pool._processes)
+    finally:
+        shutdown()
+
+
+def _loaded(names):
+    import sys
+
+    return [name for name in names if name in sys.modules]
+
+
+def _rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("VmRSS:"))
+
+
+def test_the_workers_import_the_extractor_and_the_forkserver_does_not():
+    """Each worker imports the extractor as it starts, before any page; the forkserver holds only its guard. A
+    forked page is resident in the forkserver and in every worker: the extractor preloaded there was counted
+    three times in the crawl's summed memory (the forkserver was as large as a worker)."""
+    import pytest
+    from multiprocessing import forkserver
+
+    from crawler.analyse.pool import WORKER_MODULES, get_pool, shutdown, warm_up
+
+    if not Path("/proc/self/status").exists():
+        pytest.skip("reads resident memory from /proc")
+    shutdown()
+    try:
+        warm_up(2)
+        pool = get_pool()
+        assert pool.submit(_loaded, WORKER_MODULES).result(timeout=60) == list(WORKER_MODULES)
+        server = forkserver._forkserver._forkserver_pid
+        worker = next(iter(pool._processes))
+        assert _rss_kb(server) < 0.6 * _rss_kb(worker), (_rss_kb(server), _rss_kb(worker))
     finally:
         shutdown()
 

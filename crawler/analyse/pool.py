@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib
 import multiprocessing
 import os
 import signal
@@ -41,21 +42,36 @@ def usable_cpus() -> int:
         return os.cpu_count() or 1
 
 
+# what a worker imports when it starts, before its first page: the extractor and what prepares an article
+WORKER_MODULES = ("crawler.extract.core", "crawler.analyse.prepare", "crawler.analyse.relevance",
+                  "crawler.analyse.minhash")
+
+
+def start_worker() -> None:
+    """A worker's initializer: die with the crawl, then import the extractor (a page waits for neither)."""
+    die_with_parent()
+    for name in WORKER_MODULES:
+        importlib.import_module(name)
+
+
 def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
-    """The process-wide pool: forkserver workers that import the extractor once and die with the crawl."""
+    """The process-wide pool: forkserver workers that import the extractor once and die with the crawl.
+
+    The forkserver preloads nothing but its guard: every page a forkserver holds is counted again in each worker it
+    forks (a forked page is resident in both), and the extractor preloaded there made the crawl's processes 31 MB
+    larger together for no gain once the workers run (docs/benchmarks.md, "Issue 20, session 7")."""
     global _pool, _size
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["crawler.analyse._pool_guard", "crawler.extract.core", "crawler.analyse.prepare",
-                                        "crawler.analyse.relevance", "crawler.analyse.minhash"])
+        context.set_forkserver_preload(["crawler.analyse._pool_guard"])
         _size = workers or usable_cpus()
-        _pool = ProcessPoolExecutor(max_workers=_size, mp_context=context, initializer=die_with_parent)
+        _pool = ProcessPoolExecutor(max_workers=_size, mp_context=context, initializer=start_worker)
     return _pool
 
 
 def warm_up(workers: int | None = None) -> None:
-    """Start the workers now, from a thread. Starting a worker blocks the caller until the forkserver has imported
-    the extraction modules (about a second); left to the first article, that would stall the crawl's reactor.
+    """Start the workers now, from a thread: each imports the extractor as it starts (about a second), while
+    Scrapy starts; left to the first article, starting them would stall the crawl's reactor.
 
     The forkserver itself is started here, in the calling thread: its PR_SET_PDEATHSIG fires when the *thread*
     that started it ends, so it must not be the short-lived warm-up thread."""

@@ -63,7 +63,7 @@ def extract_and_prepare(page: bytes, url: str, rules: Rules | None, content_type
                         more_pages: Sequence[tuple[bytes, str]] = (),
                         now: datetime | None = None) -> tuple[Extracted, Prepared | None]:
     """The extraction worker's job: extract, then prepare (nothing to prepare for a blocked page)."""
-    from crawler.extract.core import extract  # preloaded in the workers' forkserver
+    from crawler.extract.core import extract  # imported when the worker started (pool.start_worker)
 
     extracted = extract(page, url, rules, content_type, now=now, more_pages=more_pages)
     if extracted.blocked:

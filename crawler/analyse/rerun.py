@@ -13,7 +13,7 @@ def compare(url: str, rules, pages_gz: Sequence[tuple[bytes, str, str | None]], 
     """Extract the stored pages (gzip, url, content type) of one article again; None when the new extraction
     found no body (the stored fields are kept), else ({field: new value} for the FIELDS that differ from `old`,
     given in FIELDS order, and the extractor's name)."""
-    from crawler.extract.core import extract  # preloaded in the workers' forkserver
+    from crawler.extract.core import extract  # imported when the worker started (pool.start_worker)
 
     (first_gz, _first_url, content_type), *more = pages_gz
     new = extract(gunzip_page(first_gz), url, rules, content_type,
