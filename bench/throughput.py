@@ -1,6 +1,7 @@
 """Throughput: the whole hiwatch crawl vs a minimal Scrapy + trafilatura spider, on the same generated replay.
 
-    .venv/bin/python bench/throughput.py [--pages 2000] [--repeat N] [--ceiling] [--skip-baseline] [--profile] [--keep] [--reextract-of DIR]
+    .venv/bin/python bench/throughput.py [--pages 2000] [--repeat N] [--ceiling] [--skip-baseline] [--profile] [--keep]
+                                         [--reextract-of DIR] [--set NAME=VALUE]
 
 Generates (in a temporary directory) N people.com.cn article pages of ~50 KB, half GBK, plus their list pages
 (bench/_replaygen.py); runs `hiwatch crawl --replay DIR --no-polite` into a fresh SQLite file, then the baseline
@@ -237,11 +238,14 @@ def mean(values) -> float:
 NODELAY = [str(REPO / "bench" / "_nodelay.py")]
 
 
+SETTINGS: list[str] = []  # --set NAME=VALUE of this script, passed on to every hiwatch crawl
+
+
 def run_hiwatch(replay: Path, sources: Path, work: Path, profile: bool, nodelay: bool = True) -> tuple[Usage, Path, Path]:
     db = work / "hiwatch.sqlite3"
     log = work / "hiwatch-requests.jsonl"
     args = ["crawl", "--replay", str(replay), "--replay-log", str(log), "--no-polite", "--week", WEEK,
-            "--db", f"sqlite:///{db}", "--sources", str(sources)]
+            "--db", f"sqlite:///{db}", "--sources", str(sources), *(f"--set={item}" for item in SETTINGS)]
     wrap = NODELAY if nodelay else []
     if profile:
         command = [PYTHON, "-m", "cProfile", "-o", str(work / "hiwatch.prof"), *(wrap or ["-m"]),
@@ -340,12 +344,16 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="run the hiwatch crawl under cProfile and print it")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
-                        help="run hiwatch and the baseline N times, alternately, and print every ratio and their median")
+                        help="run hiwatch and the baseline N times, alternately, and print every ratio and their median; "
+                             "with --ceiling: hiwatch and the Scrapy-only ceiling, every share of it and the median")
     parser.add_argument("--as-is", action="store_true",
                         help="run the replay server without TCP_NODELAY (each kept-alive request then waits ~40 ms)")
     parser.add_argument("--reextract-of", metavar="DIR",
                         help="only time `hiwatch reextract` over the crawl kept in DIR (a --keep run's directory)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a Scrapy or hiwatch setting for the hiwatch crawl (repeatable), e.g. --set HIWATCH_EXTRACT_WORKERS=1")
     args = parser.parse_args()
+    SETTINGS.extend(args.set)
     if args.reextract_of:
         kept = Path(args.reextract_of)
         time_reextract(kept / "hiwatch.sqlite3", kept / "sources.yaml", hiwatch_rows_count(kept / "hiwatch.sqlite3"))
@@ -384,7 +392,7 @@ def main() -> None:
             print(f"ratio     hiwatch / baseline pages per second = {rate_h / rate_b:.2f}x "
                   f"(CPU seconds per page: hiwatch {usage.cpu / max(1, len(rows)) * 1000:.1f} ms, "
                   f"baseline {b_usage.cpu / max(1, len(base_rows)) * 1000:.1f} ms)")
-        if args.repeat > 1 and rate_b:
+        if args.repeat > 1 and rate_b and not args.ceiling:
             ratios = [rate_h / rate_b]
             for _ in range(args.repeat - 1):  # alternate, so that a slow spell of the machine hits both
                 (work / f"again{len(ratios)}").mkdir()
@@ -418,6 +426,21 @@ def main() -> None:
             print(f"by CPU    what the CPU per page alone allows on {cores} free cores (wall time moves with the "
                   f"machine's other load, CPU per page much less; one process is one core at most): hiwatch "
                   f"{bound_h:.0f} pages/s, Scrapy alone {bound_c:.0f} pages/s = {bound_h / bound_c:.0%} of the ceiling")
+        if args.ceiling and args.repeat > 1:  # the machine's speed drifts: pairs taken one after the other
+            shares = [rate_h / rate_c]
+            for n in range(1, args.repeat):
+                (work / f"pair{n}").mkdir()
+                again, again_db, again_log = run_hiwatch(work / "replay", sources, work / f"pair{n}", False,
+                                                         not args.as_is)
+                rate_again = report("hiwatch", again, hiwatch_rows_count(again_db) if again_db.exists() else 0,
+                                    requests_in(again_log))
+                c_log.unlink(missing_ok=True)  # the replay server appends to its log
+                c_again, c_out, c_log = run_baseline(work / "replay", sources, work, not args.as_is, "none")
+                rate_c_again = report("scrapy-only", c_again, sum(1 for _ in c_out.open(encoding="utf-8"))
+                                      if c_out.exists() else 0, requests_in(c_log))
+                shares.append(rate_again / rate_c_again)
+            print(f"shares    of the ceiling, {len(shares)} pairs run one after the other: "
+                  f"{', '.join(f'{r:.0%}' for r in shares)}: median {statistics.median(shares):.0%}")
         q = quality(truths, rows, base_rows, args.sample)
         print(f"quality   on {q['sample']} sampled articles vs the generated truth (character F1 of body lines): "
               f"hiwatch {mean(q['hiwatch']):.3f}"
