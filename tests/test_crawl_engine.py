@@ -191,3 +191,63 @@ def test_the_crawl_tunes_the_garbage_collector_and_puts_it_back():
         assert gc.get_threshold() == (YOUNG_THRESHOLD, *before[1:])
     assert gc.get_freeze_count() == 0
     assert gc.get_threshold() == before
+
+
+def test_the_workers_start_before_the_replay_server_reads_its_manifests(tmp_path, replay, monkeypatch):
+    """The extraction workers (a second of imports each) start before anything else of the crawl that takes time:
+    the replay server's manifests (a second per 10,000 pages) and Scrapy's start overlap them, and the first article
+    does not wait for a worker. A crawl that fails at its start (here, Scrapy's) is recorded as failed."""
+    from crawler.analyse import pool
+    from crawler.config import load_sources
+    from crawler.run import crawl as crawl_module
+    from crawler.window import Window
+
+    root, sources, _ = replay
+    order: list[str] = []
+
+    class Stop(Exception):
+        pass
+
+    class Server(crawl_module.ReplayServer):
+        def start(self):
+            order.append("replay server")
+            return super().start()
+
+    def refuse(settings):
+        order.append("scrapy")
+        raise Stop()
+
+    monkeypatch.setattr(pool, "warm_up", lambda workers=None: order.append(f"workers {workers}"))
+    monkeypatch.setattr(crawl_module, "ReplayServer", Server)
+    monkeypatch.setattr(crawl_module, "CrawlerProcess", refuse)
+    database = connect(f"sqlite:///{tmp_path}/order.sqlite3")
+    try:
+        with pytest.raises(Stop):
+            crawl_module.run_crawl(database, load_sources(sources), Window.resolve("2025-09-05", None, None, crawl=True),
+                                   replay_dirs=[root], extra_settings={"HIWATCH_EXTRACT_WORKERS": "1"})
+        assert order == ["workers 1", "replay server", "scrapy"]
+        with database.session() as session:
+            assert session.scalars(select(Run.status)).all() == ["failed"]
+    finally:
+        database.dispose()
+
+
+def test_a_replay_directory_without_a_manifest_fails_the_run_it_started(tmp_path, replay):
+    """The run row is written before the replay server reads its manifests: when they cannot be read, the run is
+    recorded as failed with the reason, not left `running` for the next crawl to call interrupted."""
+    from crawler.config import load_sources
+    from crawler.run.crawl import run_crawl
+    from crawler.window import Window
+
+    _, sources, _ = replay
+    (tmp_path / "empty").mkdir()
+    database = connect(f"sqlite:///{tmp_path}/nomanifest.sqlite3")
+    try:
+        with pytest.raises(FileNotFoundError):
+            run_crawl(database, load_sources(sources), Window.resolve("2025-09-05", None, None, crawl=True),
+                      replay_dirs=[tmp_path / "empty"])
+        with database.session() as session:
+            (status, message), = session.execute(select(Run.status, Run.message)).all()
+        assert status == "failed" and "MANIFEST.jsonl" in message
+    finally:
+        database.dispose()

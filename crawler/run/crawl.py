@@ -66,6 +66,14 @@ def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, source
     return settings
 
 
+def extract_workers(extra: dict | None = None) -> int | None:
+    """HIWATCH_EXTRACT_WORKERS as the crawl's settings will have it (None: one worker per usable CPU)."""
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    settings.setdict(extra or {}, priority="cmdline")
+    return settings.getint("HIWATCH_EXTRACT_WORKERS") or None
+
+
 YOUNG_THRESHOLD = 10_000  # the crawl's collections of young objects: after this many more allocated than freed
 
 
@@ -109,17 +117,20 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
                   sources_file, log_level, log_file, extra_settings, kind) -> CrawlResult:
     from spiders.source import spider_for
 
+    from crawler.analyse.pool import warm_up
+
     run_id = start_run(database, window, [s.name for s in selected],
                        {"sites": site_names, "replay": [str(d) for d in replay_dirs], "refresh": refresh}, kind)
-    server = ReplayServer(list(replay_dirs), log_path=replay_log).start() if replay_dirs else None
+    server = None
     interrupted = False
     try:
+        # the workers start first: each imports the extractor (about a second) while the replay server reads its
+        # manifests (a second per 10,000 pages) and Scrapy starts, so that the first article finds them ready
+        warm_up(extract_workers(extra_settings))
+        server = ReplayServer(list(replay_dirs), log_path=replay_log).start() if replay_dirs else None
         settings = scrapy_settings(str(database.engine.url.render_as_string(hide_password=False)), run_id, sources,
                                    sources_file, server.url if server else None, polite, log_level, log_file,
                                    extra_settings)
-        from crawler.analyse.pool import warm_up
-
-        warm_up(settings.getint("HIWATCH_EXTRACT_WORKERS") or None)  # the workers start while Scrapy does
         process = CrawlerProcess(settings)
         attach_file_log()  # after Scrapy configured logging: warnings and errors also go to var/log/hiwatch.log
         browser = settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS").get("executable_path")
