@@ -76,4 +76,7 @@ HIWATCH_RUN_ID = None  # the run ledger row; `scrapy crawl` makes its own
 HIWATCH_BROWSER = False  # True for the spider of a `js: true` source (set by spiders.source.spider_for)
 HIWATCH_REPLAY = None  # replay server URL: http/https go through crawler.run.replay.ReplayDownloadHandler
 HIWATCH_EXTRACT_WORKERS = None  # process-pool size for extraction; None: one per CPU
+# the extraction workers' priority above the crawl's own (os.nice; 0-19): 19, the lowest, so the crawl process
+# wins a core whenever it wakes (crawler.analyse.pool.NICE); lower it only if nothing else shares the machine
+HIWATCH_WORKER_NICE = 19
 HIWATCH_BLOCKED_BACKOFF = 3  # after this many blocked answers from a source, stop requesting its articles

@@ -217,7 +217,7 @@ def test_the_workers_start_before_the_replay_server_reads_its_manifests(tmp_path
         order.append("scrapy")
         raise Stop()
 
-    monkeypatch.setattr(pool, "warm_up", lambda workers=None: order.append(f"workers {workers}"))
+    monkeypatch.setattr(pool, "warm_up", lambda workers=None, nice=0: order.append(f"workers {workers} nice {nice}"))
     monkeypatch.setattr(crawl_module, "ReplayServer", Server)
     monkeypatch.setattr(crawl_module, "CrawlerProcess", refuse)
     database = connect(f"sqlite:///{tmp_path}/order.sqlite3")
@@ -225,7 +225,7 @@ def test_the_workers_start_before_the_replay_server_reads_its_manifests(tmp_path
         with pytest.raises(Stop):
             crawl_module.run_crawl(database, load_sources(sources), Window.resolve("2025-09-05", None, None, crawl=True),
                                    replay_dirs=[root], extra_settings={"HIWATCH_EXTRACT_WORKERS": "1"})
-        assert order == ["workers 1", "replay server", "scrapy"]
+        assert order == ["workers 1 nice 19", "replay server", "scrapy"]
         with database.session() as session:
             assert session.scalars(select(Run.status)).all() == ["failed"]
     finally:

@@ -118,6 +118,33 @@ def test_the_workers_import_the_extractor_and_the_forkserver_does_not():
         shutdown()
 
 
+def _niceness() -> int:
+    import os
+
+    return os.nice(0)
+
+
+def test_the_workers_run_below_the_crawl_process_priority():
+    """The extraction workers take the cores the crawl process leaves: their niceness is the crawl's plus NICE
+    (19 by default, capped at 19 by the kernel), so the reactor's threads never queue behind a worker."""
+    import os
+
+    import pytest
+
+    from crawler.analyse.pool import NICE, get_pool, shutdown
+
+    if not hasattr(os, "nice"):
+        pytest.skip("no process priorities on this platform")
+    own = os.nice(0)
+    for nice, expected in ((NICE, min(19, own + NICE)), (0, own)):
+        shutdown()
+        try:
+            assert get_pool(2, nice).submit(_niceness).result(timeout=60) == expected
+        finally:
+            shutdown()
+    assert NICE == 19
+
+
 def test_the_pool_has_one_worker_per_cpu_the_process_may_use_not_per_cpu_of_the_machine():
     """A crawl pinned to one core (taskset, a container's cpuset) starts one extraction worker: os.cpu_count()
     counts the machine's cores, and two workers sharing one core only add switching. In a subprocess pinned to

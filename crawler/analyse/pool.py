@@ -47,14 +47,24 @@ WORKER_MODULES = ("crawler.extract.core", "crawler.analyse.prepare", "crawler.an
                   "crawler.analyse.minhash")
 
 
-def start_worker() -> None:
-    """A worker's initializer: die with the crawl, then import the extractor (a page waits for neither)."""
+# the workers' CPU priority, added to the crawl's (os.nice): the lowest, so that the crawl process — Scrapy's
+# reactor and its threads under one GIL, the crawl's narrowest stage — takes a core the moment one of its threads
+# wakes, instead of queueing behind a worker; at equal priority the pipeline kept 1.54–1.56 of 2 cores busy, at
+# 19 1.75–1.80, and crawled 9–24 % more pages a second (docs/benchmarks.md, "Issue 20, session 7")
+NICE = 19
+
+
+def start_worker(nice: int = 0) -> None:
+    """A worker's initializer: die with the crawl, lower its priority, then import the extractor (a page waits
+    for none of it)."""
     die_with_parent()
+    if nice and hasattr(os, "nice"):
+        os.nice(nice)
     for name in WORKER_MODULES:
         importlib.import_module(name)
 
 
-def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
+def get_pool(workers: int | None = None, nice: int = NICE) -> ProcessPoolExecutor:
     """The process-wide pool: forkserver workers that import the extractor once and die with the crawl.
 
     The forkserver preloads nothing but its guard: every page a forkserver holds is counted again in each worker it
@@ -65,17 +75,18 @@ def get_pool(workers: int | None = None) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crawler.analyse._pool_guard"])
         _size = workers or usable_cpus()
-        _pool = ProcessPoolExecutor(max_workers=_size, mp_context=context, initializer=start_worker)
+        _pool = ProcessPoolExecutor(max_workers=_size, mp_context=context, initializer=start_worker,
+                                    initargs=(nice,))
     return _pool
 
 
-def warm_up(workers: int | None = None) -> None:
+def warm_up(workers: int | None = None, nice: int = NICE) -> None:
     """Start the workers now, from a thread: each imports the extractor as it starts (about a second), while
     Scrapy starts; left to the first article, starting them would stall the crawl's reactor.
 
     The forkserver itself is started here, in the calling thread: its PR_SET_PDEATHSIG fires when the *thread*
     that started it ends, so it must not be the short-lived warm-up thread."""
-    pool, size = get_pool(workers), _size
+    pool, size = get_pool(workers, nice), _size
     forkserver.ensure_running()
 
     def start() -> None:

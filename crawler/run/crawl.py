@@ -66,12 +66,13 @@ def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, source
     return settings
 
 
-def extract_workers(extra: dict | None = None) -> int | None:
-    """HIWATCH_EXTRACT_WORKERS as the crawl's settings will have it (None: one worker per usable CPU)."""
+def extract_pool(extra: dict | None = None) -> tuple[int | None, int]:
+    """HIWATCH_EXTRACT_WORKERS (None: one worker per usable CPU) and HIWATCH_WORKER_NICE as the crawl's settings
+    will have them."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.setdict(extra or {}, priority="cmdline")
-    return settings.getint("HIWATCH_EXTRACT_WORKERS") or None
+    return settings.getint("HIWATCH_EXTRACT_WORKERS") or None, settings.getint("HIWATCH_WORKER_NICE")
 
 
 YOUNG_THRESHOLD = 10_000  # the crawl's collections of young objects: after this many more allocated than freed
@@ -126,7 +127,7 @@ def _crawl_locked(database, sources, selected, window, site_names, replay_dirs, 
     try:
         # the workers start first: each imports the extractor (about a second) while the replay server reads its
         # manifests (a second per 10,000 pages) and Scrapy starts, so that the first article finds them ready
-        warm_up(extract_workers(extra_settings))
+        warm_up(*extract_pool(extra_settings))
         server = ReplayServer(list(replay_dirs), log_path=replay_log).start() if replay_dirs else None
         settings = scrapy_settings(str(database.engine.url.render_as_string(hide_password=False)), run_id, sources,
                                    sources_file, server.url if server else None, polite, log_level, log_file,
