@@ -124,19 +124,22 @@ def _niceness() -> int:
     return os.nice(0)
 
 
-def test_the_workers_run_below_the_crawl_process_priority():
+def test_the_workers_run_below_the_crawl_process_priority(monkeypatch):
     """The extraction workers take the cores the crawl process leaves: their niceness is the crawl's plus NICE
-    (19 by default, capped at 19 by the kernel), so the reactor's threads never queue behind a worker."""
+    (19 by default, capped at 19 by the kernel), so the reactor's threads never queue behind a worker. A pool
+    started again (after a crash: run_in_pool asks with no priority) keeps the priority the crawl set."""
     import os
 
     import pytest
 
+    from crawler.analyse import pool
     from crawler.analyse.pool import NICE, get_pool, shutdown
 
     if not hasattr(os, "nice"):
         pytest.skip("no process priorities on this platform")
+    monkeypatch.setattr(pool, "_nice", NICE)  # what another test set is put back afterwards
     own = os.nice(0)
-    for nice, expected in ((NICE, min(19, own + NICE)), (0, own)):
+    for nice, expected in ((None, min(19, own + NICE)), (0, own), (None, own)):
         shutdown()
         try:
             assert get_pool(2, nice).submit(_niceness).result(timeout=60) == expected

@@ -52,6 +52,7 @@ WORKER_MODULES = ("crawler.extract.core", "crawler.analyse.prepare", "crawler.an
 # wakes, instead of queueing behind a worker; at equal priority the pipeline kept 1.54–1.56 of 2 cores busy, at
 # 19 1.75–1.80, and crawled 9–24 % more pages a second (docs/benchmarks.md, "Issue 20, session 7")
 NICE = 19
+_nice = NICE  # the priority the pool's workers were last asked for: a pool replaced after a crash keeps it
 
 
 def start_worker(nice: int = 0) -> None:
@@ -64,23 +65,25 @@ def start_worker(nice: int = 0) -> None:
         importlib.import_module(name)
 
 
-def get_pool(workers: int | None = None, nice: int = NICE) -> ProcessPoolExecutor:
+def get_pool(workers: int | None = None, nice: int | None = None) -> ProcessPoolExecutor:
     """The process-wide pool: forkserver workers that import the extractor once and die with the crawl.
 
     The forkserver preloads nothing but its guard: every page a forkserver holds is counted again in each worker it
     forks (a forked page is resident in both), and the extractor preloaded there made the crawl's processes 31 MB
     larger together for no gain once the workers run (docs/benchmarks.md, "Issue 20, session 7")."""
-    global _pool, _size
+    global _pool, _size, _nice
+    if nice is not None:
+        _nice = nice
     if _pool is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["crawler.analyse._pool_guard"])
         _size = workers or usable_cpus()
         _pool = ProcessPoolExecutor(max_workers=_size, mp_context=context, initializer=start_worker,
-                                    initargs=(nice,))
+                                    initargs=(_nice,))
     return _pool
 
 
-def warm_up(workers: int | None = None, nice: int = NICE) -> None:
+def warm_up(workers: int | None = None, nice: int | None = None) -> None:
     """Start the workers now, from a thread: each imports the extractor as it starts (about a second), while
     Scrapy starts; left to the first article, starting them would stall the crawl's reactor.
 

@@ -41,8 +41,7 @@ def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, source
                     replay_url: str | None = None, polite: bool = True, log_level: str = "WARNING",
                     log_file: str | None = None, extra: dict | None = None) -> Settings:
     """hiwatch's Scrapy settings for a run; these win over each site's own politeness (priority cmdline)."""
-    settings = Settings()
-    settings.setmodule("crawler.settings", priority="project")
+    settings = project_settings()
     overrides = {
         "HIWATCH_DATABASE_URL": database_url,
         "HIWATCH_RUN_ID": run_id,
@@ -66,12 +65,18 @@ def scrapy_settings(database_url: str, run_id: int, sources: SourcesFile, source
     return settings
 
 
-def extract_pool(extra: dict | None = None) -> tuple[int | None, int]:
-    """HIWATCH_EXTRACT_WORKERS (None: one worker per usable CPU) and HIWATCH_WORKER_NICE as the crawl's settings
-    will have them."""
+def project_settings(extra: dict | None = None) -> Settings:
+    """crawler/settings.py with the run's own (`--set`) over it."""
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     settings.setdict(extra or {}, priority="cmdline")
+    return settings
+
+
+def extract_pool(extra: dict | None = None) -> tuple[int | None, int]:
+    """HIWATCH_EXTRACT_WORKERS (None: one worker per usable CPU) and HIWATCH_WORKER_NICE as the crawl's settings
+    will have them."""
+    settings = project_settings(extra)
     return settings.getint("HIWATCH_EXTRACT_WORKERS") or None, settings.getint("HIWATCH_WORKER_NICE")
 
 
